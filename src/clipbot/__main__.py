@@ -1,0 +1,3 @@
+from clipbot.cli import main
+
+raise SystemExit(main())

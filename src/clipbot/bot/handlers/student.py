@@ -1,0 +1,64 @@
+"""Students asking who supports them: their practice assessor, named supervisor and today's coach."""
+
+from __future__ import annotations
+
+from clipbot.bot.events import Event, Reply, Section
+from clipbot.bot.handlers import messages
+from clipbot.bot.handlers.context import HandlerContext
+from clipbot.service import StudentTeam
+
+ASSESSOR_WORDS = ("assessor", "sign-off", "signoff")
+SUPERVISOR_WORDS = ("supervisor", "mentor")
+COACH_WORDS = ("coach",)
+TEAM_WORDS = ("team", "who", "everyone", "all")
+
+
+def asks_about_team(event: Event) -> bool:
+    words = event.text.casefold()
+    return any(word in words for word in ASSESSOR_WORDS + SUPERVISOR_WORDS + COACH_WORDS + TEAM_WORDS)
+
+
+async def answer_team_question(event: Event, context: HandlerContext) -> None:
+    team = await context.service.student_team(event.person or "")
+    words = event.text.casefold()
+    wants_assessor = any(word in words for word in ASSESSOR_WORDS)
+    wants_supervisor = any(word in words for word in SUPERVISOR_WORDS)
+    wants_coach = any(word in words for word in COACH_WORDS)
+    if not (wants_assessor or wants_supervisor or wants_coach):
+        wants_assessor = wants_supervisor = wants_coach = True
+
+    sections: list[Section] = []
+    if wants_assessor:
+        sections.append(Section(_assessor_text(team)))
+    if wants_supervisor:
+        sections.append(Section(_supervisor_text(team)))
+    if wants_coach:
+        sections.append(_coach_section(team))
+    await context.reply(Reply(text=sections[0].text, sections=tuple(sections[1:])))
+
+
+def _assessor_text(team: StudentTeam) -> str:
+    if team.assessor is None:
+        return messages.NO_ASSESSOR
+    return f"Your practice assessor is {messages.person_label(team.assessor)}."
+
+
+def _supervisor_text(team: StudentTeam) -> str:
+    if team.supervisor is None:
+        return messages.NO_SUPERVISOR
+    return f"Your named practice supervisor is {messages.person_label(team.supervisor)}."
+
+
+def _coach_section(team: StudentTeam) -> Section:
+    if not team.shifts_today:
+        return Section(messages.NO_SHIFT_TODAY)
+    lines = []
+    for plan, coach in team.shifts_today:
+        if coach is None:
+            lines.append(
+                f"Nobody is set to coach you on the {plan.shift.label()} shift yet. "
+                f"Your clinical educator has been told; speak to the nurse in charge when you arrive."
+            )
+        else:
+            lines.append(f"Your coach on the {plan.shift.label()} shift is {messages.person_label(coach)}.")
+    return Section("\n".join(lines))

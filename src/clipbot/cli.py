@@ -1,0 +1,222 @@
+"""The `clipbot` command line: database, roster import, matching, coach groups, chat and demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from clipbot.clock import FixedClock, SystemClock
+from clipbot.config import ConfigError, Settings
+from clipbot.domain.people import FieldOfPractice
+from clipbot.domain.shifts import DEFAULT_SHIFT_TYPES
+from clipbot.domain.ward import LearningEnvironment
+from clipbot.rosters import RosterError, parse_shift_times, read_csv_roster, read_inrc2_roster
+from clipbot.service import UserError, WardService
+from clipbot.storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+EXIT_BAD_INPUT = 2
+
+
+def _date(text: str) -> date:
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"'{text}' is not a date; use YYYY-MM-DD or DD/MM/YYYY")
+
+
+def _moment(text: str) -> datetime:
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).replace(tzinfo=ZoneInfo("Europe/London"))
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"'{text}' is not a date and time; use 'YYYY-MM-DD HH:MM' (UK local time)")
+
+
+def _field(text: str) -> FieldOfPractice:
+    try:
+        return FieldOfPractice(text.strip().casefold())
+    except ValueError:
+        choices = ", ".join(field.value for field in FieldOfPractice)
+        raise argparse.ArgumentTypeError(f"'{text}' is not a field of practice; use one of: {choices}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clipbot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="manage the database")
+    db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply database migrations")
+
+    roster = commands.add_parser("roster", help="import a ward roster")
+    importers = roster.add_subparsers(dest="roster_command", required=True).add_parser(
+        "import", help="validate a roster and write it in one transaction"
+    ).add_subparsers(dest="format", required=True, metavar="FORMAT")
+    csv_import = importers.add_parser("csv", help="people and shifts CSV files (see the README for the columns)")
+    csv_import.add_argument("people", type=Path, help="people CSV file")
+    csv_import.add_argument("shifts", type=Path, help="shifts CSV file")
+    inrc2 = importers.add_parser("inrc2", help="an INRC-II scenario and one solution folder")
+    inrc2.add_argument("scenario", type=Path, help="scenario file, Sc-<name>.txt")
+    inrc2.add_argument("solution", type=Path, help="solution folder with one Sol-*.txt file per week")
+    inrc2.add_argument("--start", type=_date, required=True, help="the Monday on which week 0 starts")
+    inrc2.add_argument("--student-field", type=_field, default=FieldOfPractice.ADULT,
+                       help="field of practice of the trainees (default: adult)")
+    inrc2.add_argument("--nurse-field", type=_field, default=FieldOfPractice.ADULT,
+                       help="field of practice of the registered nurses (default: adult)")
+    for importer in (csv_import, inrc2):
+        importer.add_argument("--ward", required=True, help="ward key, for example 6-west")
+        importer.add_argument("--ward-name", help="ward name shown to people (default: the key)")
+        importer.add_argument("--shift-times", default="",
+                              help="clock times per shift type, for example 'Early=07:00-15:00,Night=21:00-07:30'")
+        importer.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+
+    educator = commands.add_parser("educator", help="make a registered nurse a ward's clinical educator")
+    educator.add_argument("person", help="roster id of the educator")
+    educator.add_argument("ward", help="ward key")
+    educator.add_argument("--name", help="create the person with this name if they are not on the roster")
+    educator.add_argument("--email", help="e-mail address, used to link chat accounts")
+
+    match = commands.add_parser("match", help="propose practice assessors and named practice supervisors")
+    match.add_argument("ward", help="ward key or name")
+    match.add_argument("--again", action="store_true", help="propose afresh instead of keeping confirmed pairs")
+    match.add_argument("--confirm", action="store_true", help="confirm the proposals straight away")
+
+    coaches = commands.add_parser("coaches", help="show the coach groups for each shift on a day")
+    coaches.add_argument("ward", help="ward key or name")
+    coaches.add_argument("day", nargs="?", type=_date, help="the day (default: today)")
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal as a roster person")
+    chat.add_argument("--as", dest="person", required=True, help="roster id of the person you are")
+    chat.add_argument("--at", type=_moment, help="pretend it is this UK local time, 'YYYY-MM-DD HH:MM'")
+
+    demo = commands.add_parser("demo", help="replay a four-week placement on a real published roster")
+    demo.add_argument("--verbose", action="store_true", help="show every message in full")
+    demo.add_argument("--scenario", type=Path, help="INRC-II scenario file (default: the bundled n021w4)")
+    demo.add_argument("--solution", type=Path, help="INRC-II solution folder for --scenario")
+    demo.add_argument("--start", type=_date, help="Monday of week 0 (default: 19 Oct 2026, across the clock change)")
+    demo.add_argument("--database", help="database URL to use instead of a fresh temporary SQLite file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_environment()
+    except ConfigError as error:
+        print(f"clipbot: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if arguments.command == "demo":
+        from clipbot.demo import run_demo
+
+        return asyncio.run(run_demo(arguments))
+    try:
+        return asyncio.run(_run(arguments, settings))
+    except (UserError, RosterError) as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
+    database = Database(settings.database_url)
+    try:
+        await database.upgrade()
+        if arguments.command == "db":
+            print("The database is up to date.")
+            return 0
+        clock = FixedClock(arguments.at) if getattr(arguments, "at", None) else SystemClock()
+        service = WardService(database, clock, settings.organisation)
+        handler = {
+            "roster": _import_roster,
+            "educator": _add_educator,
+            "match": _match,
+            "coaches": _coaches,
+            "chat": _chat,
+        }[arguments.command]
+        return await handler(arguments, service)
+    finally:
+        await database.dispose()
+
+
+def read_roster_files(arguments: argparse.Namespace):
+    """Read the roster named on the command line; raises RosterError listing every problem."""
+    ward = LearningEnvironment(arguments.ward, arguments.ward_name or arguments.ward)
+    shift_types = parse_shift_times(arguments.shift_times) if arguments.shift_times else DEFAULT_SHIFT_TYPES
+    if arguments.format == "csv":
+        return read_csv_roster(arguments.people, arguments.shifts, ward=ward, shift_types=shift_types)
+    return read_inrc2_roster(
+        arguments.scenario, arguments.solution, week0=arguments.start, ward=ward, shift_types=shift_types,
+        student_field=arguments.student_field, nurse_field=arguments.nurse_field,
+    )
+
+
+async def _import_roster(arguments: argparse.Namespace, service: WardService) -> int:
+    roster = read_roster_files(arguments)
+    report = await service.import_roster(roster, dry_run=arguments.dry_run)
+    verb = "Checked (dry run, nothing written)" if arguments.dry_run else "Imported"
+    print(f"{verb} ward {roster.ward.key}: {report}")
+    return 0
+
+
+async def _add_educator(arguments: argparse.Namespace, service: WardService) -> int:
+    await service.add_educator(arguments.person, arguments.ward, name=arguments.name, email=arguments.email)
+    print(f"{arguments.person} is now the clinical educator for {arguments.ward}.")
+    return 0
+
+
+async def _match(arguments: argparse.Namespace, service: WardService) -> int:
+    from clipbot.bot.adapters.console import render_reply
+    from clipbot.bot.handlers.educator import describe_matches, describe_confirmation
+
+    outcome = await service.propose_matches(arguments.ward, rematch=arguments.again)
+    print(render_reply(describe_matches(outcome, with_buttons=False)))
+    if arguments.confirm:
+        ward, confirmed = await service.confirm_matches(arguments.ward)
+        print(render_reply(describe_confirmation(ward, confirmed, unreachable=[], people=outcome.people)))
+    elif outcome.result.pairs:
+        print(f"Run 'clipbot match {arguments.ward} --confirm' to confirm these pairs.")
+    return 0
+
+
+async def _coaches(arguments: argparse.Namespace, service: WardService) -> int:
+    from clipbot.bot.adapters.console import render_reply
+    from clipbot.bot.handlers.educator import coach_post
+
+    coach_day = await service.coach_plans(arguments.ward, arguments.day)
+    if not coach_day.plans:
+        print(f"No students are on shift on {coach_day.ward.name} on {coach_day.day:%A %-d %B %Y}.")
+    for plan in coach_day.plans:
+        print(render_reply(coach_post(plan, coach_day.people)))
+        print()
+    return 0
+
+
+async def _chat(arguments: argparse.Namespace, service: WardService) -> int:
+    from clipbot.bot.adapters.console import ConsoleChat
+
+    person = await service.find_person(arguments.person)
+    if person is None:
+        raise UserError(f"'{arguments.person}' is not on any roster. Use a person id from an imported roster.")
+    chat = ConsoleChat(service, person.key, print)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"You are {person.name}. Type 'help' for what you can ask, or Ctrl-D to leave.")
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            return 0
+        if line.strip():
+            await chat.send(line)

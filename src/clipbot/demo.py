@@ -1,0 +1,181 @@
+"""`clipbot demo`: a four-week CLiP placement replayed on a published nurse roster.
+
+It drives the same service and handlers as the chat platforms, through the console adapter, on a
+fresh SQLite database: import, matching and confirmation, then each day's coach groups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from clipbot.bot.adapters.console import ConsoleChat, render_reply
+from clipbot.bot.handlers.educator import coach_post
+from clipbot.clock import FixedClock
+from clipbot.domain.coaching import ShiftPlan
+from clipbot.domain.ward import LearningEnvironment
+from clipbot.rosters import RosterError, read_inrc2_roster
+from clipbot.service import UserError, WardService
+from clipbot.storage.database import Database, default_database_url
+
+DEMO_START = date(2026, 10, 19)
+DEMO_EDUCATOR = "CE_1"
+DEMO_EDUCATOR_NAME = "Sam Carter (demo clinical educator)"
+EXIT_BAD_INPUT = 2
+
+
+def bundled_roster() -> tuple[Path, Path]:
+    folder = Path(str(resources.files("clipbot") / "data" / "inrc2" / "n021w4"))
+    return folder / "Sc-n021w4.txt", folder / "Solution_H_0-WD_5-4-1-2"
+
+
+class Printer:
+    """Writes the demo's output: everything with --verbose, headlines otherwise."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def heading(self, text: str) -> None:
+        print(f"\n== {text} ==")
+
+    def line(self, text: str = "") -> None:
+        print(text)
+
+    def detail(self, text: str) -> None:
+        if self.verbose:
+            print(text)
+
+
+async def run_demo(arguments: argparse.Namespace) -> int:
+    scenario, solution = bundled_roster()
+    if arguments.scenario or arguments.solution:
+        if not (arguments.scenario and arguments.solution):
+            print("Give both --scenario and --solution, or neither to use the bundled n021w4 roster.", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        scenario, solution = arguments.scenario, arguments.solution
+    start = arguments.start or DEMO_START
+    ward = LearningEnvironment(scenario.stem.removeprefix("Sc-"), f"Ward {scenario.stem.removeprefix('Sc-')}")
+    try:
+        roster = read_inrc2_roster(scenario, solution, week0=start, ward=ward)
+    except RosterError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    with tempfile.TemporaryDirectory(prefix="clipbot-demo-") as folder:
+        database = Database(arguments.database or default_database_url(Path(folder)))
+        try:
+            await database.upgrade()
+            return await _replay(database, roster, solution, start, Printer(arguments.verbose))
+        except UserError as error:
+            print(str(error), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        finally:
+            await database.dispose()
+
+
+async def _replay(database: Database, roster, solution: Path, start: date, out: Printer) -> int:
+    zone = ZoneInfo(roster.ward.policy.timezone)
+    clock = FixedClock(datetime.combine(start, time(7, 0), tzinfo=zone))
+    service = WardService(database, clock, "demo-trust")
+    days = sorted({shift.day for shift in roster.shifts.values()})
+
+    out.heading(f"clipbot demo: {roster.ward.name}, {solution.name}")
+    out.line(f"A published INRC-II nurse roster, replayed as a CLiP placement from {days[0]:%a %-d %b} to {days[-1]:%a %-d %b %Y}.")
+    report = await service.import_roster(roster)
+    out.line(f"Imported: {report}")
+    await service.add_educator(DEMO_EDUCATOR, roster.ward.key, name=DEMO_EDUCATOR_NAME)
+
+    out.heading("The educator matches students with mentors")
+    educator = ConsoleChat(service, DEMO_EDUCATOR, out.line)
+    out.line(f"{DEMO_EDUCATOR_NAME} > match {roster.ward.key}")
+    await educator.send(f"match {roster.ward.key}")
+    out.heading("The educator confirms, and everyone is told")
+    out.line(f"{DEMO_EDUCATOR_NAME} > 1")
+    messages: list[str] = []
+    educator.write = messages.append
+    await educator.send("1")
+    notes = messages[:-1]
+    out.line(messages[-1])
+    for note in notes if out.verbose else notes[:2]:
+        out.line(note)
+    if not out.verbose and len(notes) > 2:
+        out.line(f"... and {len(notes) - 2} more direct messages (--verbose shows them all).")
+
+    out.heading("Coach groups, posted to the ward channel before each shift")
+    tally = Tally()
+    first_coached: tuple[ShiftPlan, str] | None = None
+    gap_lines: list[str] = []
+    for day in days:
+        coach_day = await service.coach_plans(roster.ward.key, day)
+        for plan in coach_day.plans:
+            tally.add(plan)
+            if first_coached is None and plan.groups:
+                first_coached = (plan, plan.groups[0].students[0])
+            post = render_reply(coach_post(plan, coach_day.people))
+            out.detail(post + "\n")
+            gap_lines.extend(f"{plan.shift.label()}: {gap.student}: {gap.reason}" for gap in plan.gaps)
+        if not out.verbose:
+            out.line(_day_line(day, coach_day.plans))
+
+    if first_coached is not None:
+        plan, student = first_coached
+        asked_at = plan.shift.starts_at + timedelta(hours=1)
+        out.heading(f"A student asks the bot during their first coached shift, {asked_at:%a %-d %b at %H:%M}")
+        service.clock = FixedClock(asked_at)
+        out.line(f"{student} > who is my team?")
+        await ConsoleChat(service, student, out.line).send("who is my team?")
+
+    out.heading("Summary")
+    summary = await service.roster_summary(roster.ward.key)
+    out.line(f"Students: {len(summary.students)}")
+    out.line(f"Mentor pairs confirmed: {sum(len(m) for m in summary.mentors.values())}")
+    out.line(f"Shifts with students: {tally.shifts}")
+    out.line(f"Coach groups: {tally.groups} ({tally.shared} with 2-3 students, {tally.single} single)")
+    out.line(f"Students kept the same coach as their previous shift: {tally.continued} of {tally.returning} times")
+    out.line(f"Supervision gaps: {len(gap_lines)}")
+    for line in gap_lines:
+        out.line(f"  ⚠ {line}")
+    return 0
+
+
+@dataclass
+class Tally:
+    """Counts for the closing summary, gathered shift by shift."""
+
+    shifts: int = 0
+    groups: int = 0
+    shared: int = 0
+    single: int = 0
+    # How often a student who had a coach before got the same coach again.
+    continued: int = 0
+    returning: int = 0
+    last_coach: dict[str, str] = field(default_factory=dict)
+
+    def add(self, plan: ShiftPlan) -> None:
+        self.shifts += 1
+        self.groups += len(plan.groups)
+        self.shared += sum(1 for group in plan.groups if len(group.students) > 1)
+        self.single += sum(1 for group in plan.groups if len(group.students) == 1)
+        for group in plan.groups:
+            for student in group.students:
+                if student in self.last_coach:
+                    self.returning += 1
+                    self.continued += self.last_coach[student] == group.coach
+                self.last_coach[student] = group.coach
+
+
+def _day_line(day: date, plans: list[ShiftPlan]) -> str:
+    if not plans:
+        return f"{day:%a %d %b}  no students on shift"
+    parts = []
+    for plan in plans:
+        groups = " ".join(f"{g.coach}→{'+'.join(g.students)}" for g in plan.groups)
+        gaps = " ".join(f"⚠gap:{g.student}" for g in plan.gaps)
+        parts.append(f"{plan.shift.type}: {' '.join(filter(None, [groups, gaps]))}")
+    return f"{day:%a %d %b}  " + " | ".join(parts)

@@ -1,0 +1,329 @@
+"""Ward operations shared by every front end: the console, the command line, Slack and Teams.
+
+Each method runs in its own database transaction and returns plain domain values, so handlers
+only decide what to say and to whom.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clipbot.clock import Clock
+from clipbot.domain.coaching import ShiftPlan, plan_coach_groups
+from clipbot.domain.matching import MatchResult, Pairing, match_ward
+from clipbot.domain.people import Person, Registration
+from clipbot.domain.roles import Role, RoleAssignment
+from clipbot.domain.roster import Roster
+from clipbot.domain.rules import AssignmentRejected, RuleViolation, ward_breaches
+from clipbot.domain.ward import LearningEnvironment
+from clipbot.storage import repository
+from clipbot.storage.database import Database
+from clipbot.storage.repository import CONFIRMED, ENDED, ImportReport, StoredAssignment
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["StoredAssignment", "UserError", "WardService"]
+
+MENTOR_ROLES = (Role.PRACTICE_ASSESSOR, Role.NAMED_PRACTICE_SUPERVISOR)
+
+
+class UserError(Exception):
+    """A problem the user can fix; its message is shown to them as it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class StudentTeam:
+    student: Person
+    ward: LearningEnvironment | None
+    assessor: Person | None
+    supervisor: Person | None
+    # Today's shifts for the student with the coach of each (None when it is a supervision gap).
+    shifts_today: tuple[tuple[ShiftPlan, Person | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterSummary:
+    ward: LearningEnvironment
+    students: tuple[Person, ...]
+    registered_nurses: tuple[Person, ...]
+    other_registered: tuple[Person, ...]
+    unregistered: tuple[Person, ...]
+    first_day: date | None
+    last_day: date | None
+    shift_count: int
+    mentors: dict[str, dict[Role, Person]]
+    breaches: tuple[RuleViolation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchOutcome:
+    ward: LearningEnvironment
+    result: MatchResult
+    kept: tuple[StoredAssignment, ...]
+    people: dict[str, Person]
+
+
+@dataclass(frozen=True, slots=True)
+class CoachDay:
+    ward: LearningEnvironment
+    day: date
+    plans: list[ShiftPlan]
+    people: dict[str, Person]
+
+
+class WardService:
+    def __init__(self, database: Database, clock: Clock, organisation: str) -> None:
+        self.database = database
+        self.clock = clock
+        self.organisation = organisation
+
+    async def import_roster(self, roster: Roster, *, dry_run: bool = False) -> ImportReport:
+        async with self.database.session() as session:
+            await repository.ensure_organisation(session, self.organisation)
+            report = await repository.save_roster(session, self.organisation, roster)
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+        logger.info(
+            "Imported roster for ward %s in organisation %s (dry run: %s).", roster.ward.key, self.organisation, dry_run
+        )
+        return report
+
+    async def find_ward(self, text: str) -> LearningEnvironment:
+        async with self.database.session() as session:
+            wards = await repository.list_wards(session, self.organisation)
+        wanted = text.strip().casefold()
+        for ward in wards:
+            if wanted in (ward.key.casefold(), ward.name.casefold()):
+                return ward
+        known = ", ".join(ward.key for ward in wards) or "none yet: import a roster first"
+        raise UserError(f"There is no ward called '{text.strip()}'. Wards: {known}.")
+
+    async def find_person(self, key: str) -> Person | None:
+        async with self.database.session() as session:
+            return await repository.find_person(session, self.organisation, key)
+
+    async def educator_wards(self, person: str) -> list[str]:
+        # Any confirmed educator role counts, whatever its dates: an educator ends it by replacing it.
+        async with self.database.session() as session:
+            stored = await repository.list_assignments(
+                session, self.organisation, person=person, roles=[Role.CLINICAL_EDUCATOR]
+            )
+        return sorted({item.assignment.ward for item in stored if item.assignment.ward})
+
+    def today(self, timezone: str = "Europe/London") -> date:
+        return self.clock.now().astimezone(ZoneInfo(timezone)).date()
+
+    async def roster_summary(self, ward_text: str) -> RosterSummary:
+        ward = await self.find_ward(ward_text)
+        async with self.database.session() as session:
+            roster = await repository.load_roster(session, self.organisation, ward.key)
+            stored = await repository.list_assignments(session, self.organisation, ward=ward.key, roles=MENTOR_ROLES)
+        people = roster.people
+        staff = sorted((p for p in people.values() if not p.is_student and not p.academic), key=lambda p: p.key)
+        days = sorted(shift.day for shift in roster.shifts.values())
+        mentors: dict[str, dict[Role, Person]] = {}
+        for item in stored:
+            student, role = item.assignment.student, item.assignment.role
+            if student and item.assignment.person in people:
+                mentors.setdefault(student, {})[role] = people[item.assignment.person]
+        return RosterSummary(
+            ward=ward,
+            students=tuple(roster.students()),
+            registered_nurses=tuple(p for p in staff if p.is_registered_nurse),
+            other_registered=tuple(p for p in staff if p.is_registered and not p.is_registered_nurse),
+            unregistered=tuple(p for p in staff if not p.is_registered),
+            first_day=days[0] if days else None,
+            last_day=days[-1] if days else None,
+            shift_count=len(roster.shifts),
+            mentors=mentors,
+            breaches=tuple(ward_breaches(roster)),
+        )
+
+    async def propose_matches(self, ward_text: str, *, rematch: bool = False) -> MatchOutcome:
+        """Run matching for a ward and store the result as proposals awaiting confirmation.
+
+        Confirmed pairs are kept unless `rematch` is set. Then everyone is matched afresh: a pair
+        that comes out the same stays as it is, and a changed one is proposed from today (or the
+        placement start), replacing the confirmed one when the educator confirms.
+        """
+        ward = await self.find_ward(ward_text)
+        today = self.today(ward.policy.timezone)
+        async with self.database.session() as session:
+            roster = await repository.load_roster(session, self.organisation, ward.key)
+            student_keys = {person.key for person in roster.students()}
+            history = await repository.list_assignments(
+                session, self.organisation, roles=MENTOR_ROLES, statuses=(CONFIRMED, ENDED)
+            )
+            confirmed = [item for item in history if item.status == CONFIRMED]
+            here = [item for item in confirmed if item.assignment.student in student_keys]
+            existing = [item.assignment for item in confirmed if item.assignment.student not in student_keys]
+            previous = self._previous_pairings(roster, history)
+            if rematch:
+                roster.assignments = [a for a in roster.assignments if a.role not in MENTOR_ROLES]
+            result = match_ward(
+                roster, existing=existing, previous=previous, keep=[] if rematch else [item.assignment for item in here]
+            )
+
+            current = {(item.assignment.student, item.assignment.role): item for item in here}
+            kept = [] if rematch else list(here)
+            proposals: list[tuple[RoleAssignment, str]] = []
+            unchanged: list[Pairing] = []
+            for pair in result.pairs:
+                held = current.get((pair.student, pair.role))
+                if held is not None and held.assignment.person == pair.person:
+                    kept.append(held)
+                    unchanged.append(pair)
+                    continue
+                proposals.append((self._proposal(roster, pair, held, today), pair.reason))
+            await repository.replace_proposals(session, self.organisation, ward.key, proposals)
+            await session.commit()
+        result.pairs = [pair for pair in result.pairs if pair not in unchanged]
+        logger.info(
+            "Proposed %d pairs for ward %s (%d kept, %d unmatched).",
+            len(result.pairs), ward.key, len(kept), len(result.unmatched),
+        )
+        return MatchOutcome(ward=ward, result=result, kept=tuple(kept), people=dict(roster.people))
+
+    @staticmethod
+    def _previous_pairings(roster: Roster, history: list[StoredAssignment]) -> list[RoleAssignment]:
+        """Return each student's mentors from placements that ended before this one began."""
+        starts = {placement.student: placement.start for placement in roster.placements}
+        return [
+            item.assignment for item in history
+            if item.assignment.student in starts and item.assignment.end < starts[item.assignment.student]
+        ]
+
+    @staticmethod
+    def _proposal(roster: Roster, pair: Pairing, held: StoredAssignment | None, today: date) -> RoleAssignment:
+        placement = next(p for p in roster.placements if p.student == pair.student)
+        start = placement.start
+        change_reason = None
+        if held is not None:
+            # A change during the placement applies from today; the confirmed pair ends the day before.
+            start = max(placement.start, min(today, placement.end))
+            change_reason = "re-matched by the clinical educator"
+        return RoleAssignment(
+            role=pair.role, person=pair.person, student=pair.student, ward=roster.ward.key,
+            start=start, end=placement.end, change_reason=change_reason,
+        )
+
+    async def confirm_matches(self, ward_text: str) -> tuple[LearningEnvironment, list[StoredAssignment]]:
+        """Confirm the ward's proposals; storage ends any confirmed pair that a proposal replaces.
+
+        Either everything is confirmed or, when a rule rejects a pair, nothing is.
+        """
+        ward = await self.find_ward(ward_text)
+        async with self.database.session() as session:
+            try:
+                newly_confirmed = await repository.confirm_proposals(session, self.organisation, ward.key)
+            except AssignmentRejected as rejected:
+                await session.rollback()
+                raise UserError(f"Nothing was confirmed for {ward.name}: {rejected}") from None
+            await session.commit()
+        logger.info("Confirmed %d pairs for ward %s.", len(newly_confirmed), ward.key)
+        return ward, newly_confirmed
+
+    async def coach_plans(self, ward_text: str, day: date | None = None) -> CoachDay:
+        """Plan the coach groups of every shift starting on `day` (today by default).
+
+        Groups are planned from the start of the roster so that each student's coach carries over
+        from their previous shift.
+        """
+        ward = await self.find_ward(ward_text)
+        day = day or self.today(ward.policy.timezone)
+        async with self.database.session() as session:
+            roster = await repository.load_roster(session, self.organisation, ward.key)
+            supervisors = await self._named_supervisors(session, ward.key)
+        plans = plan_coach_groups(roster, named_supervisors=supervisors, end=day)
+        return CoachDay(ward, day, [plan for plan in plans if plan.shift.day == day], dict(roster.people))
+
+    async def _named_supervisors(self, session, ward: str) -> dict[str, str]:
+        stored = await repository.list_assignments(
+            session, self.organisation, ward=ward, roles=[Role.NAMED_PRACTICE_SUPERVISOR]
+        )
+        return {item.assignment.student: item.assignment.person for item in stored if item.assignment.student}
+
+    async def student_team(self, student_key: str) -> StudentTeam:
+        """Look up a student's practice assessor, named supervisor and coaches for today.
+
+        Today's shifts are those starting today plus a night shift from yesterday that is still
+        running, so a student on a night shift gets their coach after midnight too.
+        """
+        now = self.clock.now()
+        async with self.database.session() as session:
+            student = await repository.find_person(session, self.organisation, student_key)
+            if student is None or not student.is_student:
+                raise UserError("This is for students on placement, and you are not on a roster as a student.")
+            ward_key = await repository.ward_of_student(session, self.organisation, student_key, self.today())
+            if ward_key is None:
+                return StudentTeam(student=student, ward=None, assessor=None, supervisor=None, shifts_today=())
+            roster = await repository.load_roster(session, self.organisation, ward_key)
+            supervisors = await self._named_supervisors(session, ward_key)
+
+        people = roster.people
+        today = now.astimezone(ZoneInfo(roster.ward.policy.timezone)).date()
+        # The mentor in post today; before the placement starts, the first one confirmed for it.
+        mentors: dict[Role, Person | None] = {}
+        for assignment in sorted(roster.assignments, key=lambda a: a.start):
+            if assignment.student != student_key or assignment.role not in MENTOR_ROLES or assignment.end < today:
+                continue
+            if assignment.start <= today or assignment.role not in mentors:
+                mentors[assignment.role] = people.get(assignment.person)
+        shifts_today: list[tuple[ShiftPlan, Person | None]] = []
+        for plan in plan_coach_groups(roster, named_supervisors=supervisors, end=today):
+            running = plan.shift.starts_at <= now < plan.shift.ends_at
+            if plan.shift.day != today and not running:
+                continue
+            coach = next((group.coach for group in plan.groups if student_key in group.students), None)
+            if coach is not None or any(gap.student == student_key for gap in plan.gaps):
+                shifts_today.append((plan, people.get(coach) if coach else None))
+        return StudentTeam(
+            student=student,
+            ward=roster.ward,
+            assessor=mentors.get(Role.PRACTICE_ASSESSOR),
+            supervisor=mentors.get(Role.NAMED_PRACTICE_SUPERVISOR),
+            shifts_today=tuple(shifts_today),
+        )
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def people_by_key(self, keys: Iterable[str]) -> dict[str, Person]:
+        found: dict[str, Person] = {}
+        async with self.database.session() as session:
+            for key in sorted(set(keys)):
+                person = await repository.find_person(session, self.organisation, key)
+                if person is not None:
+                    found[key] = person
+        return found
+
+    async def add_educator(self, person_key: str, ward_text: str, *, name: str | None = None,
+                           email: str | None = None) -> RoleAssignment:
+        """Make a registered nurse the ward's clinical educator, adding them to the people first if asked."""
+        ward = await self.find_ward(ward_text)
+        async with self.database.session() as session:
+            person = await repository.find_person(session, self.organisation, person_key)
+            if person is None and not name:
+                raise UserError(
+                    f"'{person_key}' is not on any roster. Give --name to add them as a registered nurse."
+                )
+            if person is None:
+                person = Person(person_key, name or person_key, Registration.REGISTERED_NURSE, email=email)
+                await repository.add_person(session, self.organisation, person)
+            assignment = RoleAssignment(
+                role=Role.CLINICAL_EDUCATOR, person=person.key, ward=ward.key,
+                start=self.today(ward.policy.timezone), end=date.max,
+            )
+            try:
+                await repository.add_assignment(session, self.organisation, assignment)
+            except AssignmentRejected as rejected:
+                raise UserError(str(rejected)) from None
+            await session.commit()
+        logger.info("Made %s clinical educator for ward %s.", person.key, ward.key)
+        return assignment

@@ -1,0 +1,259 @@
+"""Console transcripts: a student, a nurse and an educator talking to the bot about one ward."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from clipbot.bot.adapters.console import ConsoleChat, event_from_line, render_reply
+from clipbot.bot.events import Button, EventKind, Fact, Reply, Section
+from clipbot.bot.handlers import messages
+from clipbot.clock import FixedClock
+from clipbot.domain.people import FieldOfPractice, Person, Registration
+from clipbot.domain.roles import Placement
+from clipbot.domain.roster import Roster
+from clipbot.domain.shifts import DEFAULT_SHIFT_TYPES, Duty, Leave, make_shift
+from clipbot.domain.ward import LearningEnvironment
+from clipbot.service import WardService
+from clipbot.storage.database import Database
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY = date(2026, 3, 2)
+SHIFT_TYPES = {shift_type.name: shift_type for shift_type in DEFAULT_SHIFT_TYPES}
+ORGANISATION = "st-elsewhere"
+
+
+def six_west() -> Roster:
+    ward = LearningEnvironment("6-west", "6 West")
+    people = [
+        Person("S1", "Amira Khan", Registration.STUDENT, FieldOfPractice.ADULT, programme_part=2),
+        Person("S2", "Ben Price", Registration.STUDENT, FieldOfPractice.ADULT, programme_part=1),
+        Person("RN1", "Grace Obi", Registration.REGISTERED_NURSE, FieldOfPractice.ADULT),
+        Person("RN2", "Hugh Bell", Registration.REGISTERED_NURSE, FieldOfPractice.ADULT),
+        Person("RN3", "Ivy Ross", Registration.REGISTERED_NURSE, FieldOfPractice.CHILDREN),
+        Person("HN1", "Jane Fox", Registration.REGISTERED_NURSE, FieldOfPractice.ADULT),
+        Person("HCA1", "Jo Wood", Registration.UNREGISTERED),
+    ]
+    roster = Roster(ward=ward, people={person.key: person for person in people})
+    for offset in range(5):
+        day = MONDAY + timedelta(days=offset)
+        early = make_shift(ward.key, day, SHIFT_TYPES["Early"])
+        late = make_shift(ward.key, day, SHIFT_TYPES["Late"])
+        roster.shifts[early.key] = early
+        roster.shifts[late.key] = late
+        roster.duties += [Duty(early.key, key) for key in ("S1", "S2", "RN1", "RN2", "HCA1")]
+        roster.duties.append(Duty(early.key, "HN1", in_charge=True))
+        roster.duties += [Duty(late.key, key) for key in ("RN3", "HCA1")]
+    roster.placements = [Placement(key, ward.key, MONDAY, MONDAY + timedelta(days=27)) for key in ("S1", "S2")]
+    return roster
+
+
+class Transcript:
+    """One person's side of a console conversation; `said` holds everything the bot wrote."""
+
+    def __init__(self, service: WardService, person: str | None) -> None:
+        self.said: list[str] = []
+        self.chat = ConsoleChat(service, person, self.said.append)
+
+    async def say(self, line: str) -> str:
+        start = len(self.said)
+        await self.chat.send(line)
+        return "\n".join(self.said[start:])
+
+
+@pytest.fixture
+async def service(database: Database) -> WardService:
+    clock = FixedClock(datetime.combine(MONDAY, time(9, 0), tzinfo=LONDON))
+    ward_service = WardService(database, clock, ORGANISATION)
+    await ward_service.import_roster(six_west())
+    await ward_service.add_educator("CE1", "6-west", name="Sam Carter")
+    return ward_service
+
+
+async def test_student_help_lists_questions(service):
+    answer = await Transcript(service, "S1").say("help")
+    assert "assessor" in answer
+    assert "coach" in answer
+
+
+async def test_student_without_pairs_told_to_wait(service):
+    answer = await Transcript(service, "S1").say("who is my assessor?")
+    assert answer == messages.NO_ASSESSOR
+
+
+async def test_educator_matches_and_confirms(service):
+    educator = Transcript(service, "CE1")
+    proposal = await educator.say("match 6-west")
+    assert "Proposed 4 pairs for 6 West" in proposal
+    assert proposal.count("practice assessor:") == 2
+    assert proposal.count("named practice supervisor:") == 2
+    assert "on 5 of your 5 shifts" in proposal
+    assert "[1] Confirm and notify" in proposal
+
+    confirmation = await educator.say("1")
+    assert "Confirmed 4 pairs for 6 West" in confirmation
+    assert "(direct message to Amira Khan)" in confirmation
+    assert "(direct message to Ben Price)" in confirmation
+    assert confirmation.count("You are now") == 4
+
+
+async def test_student_sees_confirmed_team(service):
+    educator = Transcript(service, "CE1")
+    await educator.say("match 6-west")
+    await educator.say("1")
+
+    student = Transcript(service, "S1")
+    assessor_answer = await student.say("who is my assessor?")
+    supervisor_answer = await student.say("supervisor")
+    coach_answer = await student.say("who's my coach today")
+    assert assessor_answer.startswith("Your practice assessor is ")
+    assert supervisor_answer.startswith("Your named practice supervisor is ")
+    assert "Your coach on the Early Mon 02 Mar 06:30-14:30 shift is " in coach_answer
+    assessor = assessor_answer.removeprefix("Your practice assessor is ").rstrip(".")
+    supervisor = supervisor_answer.removeprefix("Your named practice supervisor is ").rstrip(".")
+    assert assessor != supervisor
+
+
+async def test_coach_groups_pair_students_away_from_nurse_in_charge(service):
+    answer = await Transcript(service, "CE1").say("coaches 6-west 2026-03-02")
+    assert "Coach groups for the Early Mon 02 Mar 06:30-14:30 shift" in answer
+    group_lines = [line for line in answer.splitlines() if "Amira Khan" in line]
+    assert len(group_lines) == 1
+    assert "Ben Price" in group_lines[0]
+    assert "Jane Fox" not in answer
+
+
+async def test_coaches_on_day_without_students(service):
+    answer = await Transcript(service, "CE1").say("coaches 6-west 07/03/2026")
+    assert answer == "No students are on shift on 6 West on Saturday 7 March 2026."
+
+
+async def test_roster_summary_counts_people(service):
+    answer = await Transcript(service, "CE1").say("roster 6 West")
+    assert "6 West: 10 shifts from 2 Mar to 6 Mar 2026." in answer
+    assert "Students: 2" in answer
+    assert "Registered nurses: 4" in answer
+    assert "Healthcare assistants: 1" in answer
+
+
+async def test_second_match_keeps_confirmed_pairs(service):
+    educator = Transcript(service, "CE1")
+    await educator.say("match 6-west")
+    await educator.say("1")
+    again = await educator.say("match 6-west")
+    assert "No new pairs to propose for 6 West." in again
+    assert again.count("(confirmed earlier)") == 4
+
+
+async def test_rematch_unchanged_keeps_pairs(service):
+    educator = Transcript(service, "CE1")
+    await educator.say("match 6-west")
+    await educator.say("1")
+    again = await educator.say("match 6-west again")
+    assert "No new pairs to propose for 6 West." in again
+    assert again.count("(confirmed earlier)") == 4
+
+
+async def test_rematch_replaces_assessor_on_leave(service):
+    educator = Transcript(service, "CE1")
+    student = Transcript(service, "S1")
+    await educator.say("match 6-west")
+    await educator.say("1")
+    first = (await student.say("assessor")).removeprefix("Your practice assessor is ").rstrip(".")
+    first_key = first.split("(")[1].rstrip(")")
+
+    # The assessor goes on leave for the whole week, so the ward re-imports its roster.
+    roster = six_west()
+    roster.duties = [duty for duty in roster.duties if duty.person != first_key]
+    roster.leave = [Leave(first_key, MONDAY, MONDAY + timedelta(days=6))]
+    await service.import_roster(roster)
+
+    again = await educator.say("match 6-west again")
+    assert "Proposed" in again
+    confirmation = await educator.say("1")
+    assert "Confirmed" in confirmation
+    second = (await student.say("assessor")).removeprefix("Your practice assessor is ").rstrip(".")
+    assert second != first
+    assert first_key not in second
+
+
+async def test_student_refused_educator_commands(service):
+    student = Transcript(service, "S1")
+    for command in ("match 6-west", "roster 6-west", "coaches 6-west"):
+        answer = await student.say(command)
+        assert answer == messages.EDUCATOR_ONLY.format(command=command.split()[0])
+
+
+async def test_nurse_refused_educator_commands(service):
+    answer = await Transcript(service, "RN1").say("match 6-west")
+    assert answer.startswith("Only a ward's clinical educator can run 'match'.")
+
+
+async def test_nurse_cannot_press_confirm(service):
+    educator = Transcript(service, "CE1")
+    await educator.say("match 6-west")
+    nurse = Transcript(service, "RN1")
+    nurse.chat._buttons = (Button("Confirm and notify", "match.confirm", "6-west"),)
+    answer = await nurse.say("1")
+    assert answer.startswith("Only a ward's clinical educator can run 'match'.")
+
+
+async def test_educator_refused_other_ward(service):
+    other = Roster(ward=LearningEnvironment("7-east", "7 East"))
+    await service.import_roster(other)
+    answer = await Transcript(service, "CE1").say("roster 7-east")
+    assert answer == messages.NOT_YOUR_WARD.format(ward="7-east", command="roster", wards="6-west")
+
+
+async def test_unlinked_user_told_what_to_do(service):
+    answer = await Transcript(service, None).say("who is my assessor?")
+    assert answer == messages.NOT_LINKED
+
+
+async def test_unknown_text_gets_help(service):
+    answer = await Transcript(service, "S1").say("bananas")
+    assert "Sorry, I didn't understand 'bananas'." in answer
+    assert "Ask me:" in answer
+    assert "• assessor: who your practice assessor is" in answer
+
+
+async def test_command_input_errors_named(service):
+    educator = Transcript(service, "CE1")
+    assert await educator.say("match") == messages.MISSING_WARD.format(command="match", example="6-west")
+    assert await educator.say("coaches 6-west 31/02/2026") == messages.BAD_DATE.format(text="31/02/2026")
+    unknown_ward = await educator.say("roster 9-north")
+    assert unknown_ward == "There is no ward called '9-north'. Wards: 6-west."
+
+
+async def test_handler_failure_gets_apology(tmp_path, caplog):
+    broken = WardService(Database(f"sqlite+aiosqlite:///{tmp_path}/missing/clipbot.sqlite3"),
+                         FixedClock(datetime(2026, 3, 2, 9, tzinfo=LONDON)), ORGANISATION)
+    transcript = Transcript(broken, "S1")
+    with caplog.at_level(logging.ERROR):
+        answer = await transcript.say("who is my assessor?")
+    assert answer == messages.APOLOGY
+    assert "student question" in caplog.text
+    assert "who is my assessor" not in caplog.text
+
+
+def test_line_with_button_number_becomes_action():
+    buttons = (Button("Confirm and notify", "match.confirm", "6-west"),)
+    event = event_from_line("1", person="CE1", organisation="o", buttons=buttons, event_id="e1")
+    assert event.kind is EventKind.ACTION
+    assert event.action == "match.confirm"
+    assert event.values == {"value": "6-west"}
+
+
+def test_number_without_button_stays_text():
+    event = event_from_line("2", person="CE1", organisation="o", buttons=(), event_id="e1")
+    assert event.kind is EventKind.MESSAGE
+    assert event.text == "2"
+
+
+def test_render_reply_strips_emphasis():
+    reply = Reply("*Coach* groups", sections=(Section("for *today*", (Fact("Grace", "Amira"),)),),
+                  buttons=(Button("Confirm", "x"),))
+    assert render_reply(reply) == "Coach groups\nfor today\n  Grace: Amira\n  [1] Confirm  (type 1)"
