@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,36 @@ def test_demo_runs_on_bundled_roster(capsys, monkeypatch):
     assert "Confirmed 10 pairs" in output
     assert "Students: 5" in output
     assert "Supervision gaps:" in output
+
+
+def test_chat_reads_lines_from_stdin(workspace, capsys, monkeypatch):
+    assert import_csv(workspace) == 0
+    assert main(["educator", "CE1", "6-west"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("help\nmatch 6-west\n1\n"))
+    assert main(["chat", "--as", "CE1", "--at", "2026-03-02 09:00"]) == 0
+    output = capsys.readouterr().out
+    assert "Clinical educator commands:" in output
+    assert "Proposed 4 pairs for 6-west" in output
+    assert "Confirmed 4 pairs for 6-west" in output
+
+
+def test_chat_as_unknown_person_exits_2(workspace, capsys):
+    assert import_csv(workspace) == 0
+    assert main(["chat", "--as", "NOBODY"]) == 2
+    assert "'NOBODY' is not on any roster" in capsys.readouterr().err
+
+
+def test_db_upgrade_reports_up_to_date(workspace, capsys):
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.count("The database is up to date.") == 2
+
+
+def test_bad_roster_creates_no_database(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("CLIPBOT_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "people.csv").write_text(PEOPLE.replace("email", "pager"), encoding="utf-8")
+    (tmp_path / "shifts.csv").write_text(SHIFTS, encoding="utf-8")
+    assert import_csv(tmp_path) == 2
+    assert not (tmp_path / "data").exists()

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from clipbot.clock import FixedClock, SystemClock
 from clipbot.config import ConfigError, Settings
 from clipbot.domain.people import FieldOfPractice
+from clipbot.domain.roster import Roster
 from clipbot.domain.shifts import DEFAULT_SHIFT_TYPES
 from clipbot.domain.ward import LearningEnvironment
 from clipbot.rosters import RosterError, parse_shift_times, read_csv_roster, read_inrc2_roster
@@ -103,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", help="show every message in full")
     demo.add_argument("--scenario", type=Path, help="INRC-II scenario file (default: the bundled n021w4)")
     demo.add_argument("--solution", type=Path, help="INRC-II solution folder for --scenario")
+    demo.add_argument("--people", type=Path, help="people CSV file, to replay a CSV roster instead")
+    demo.add_argument("--shifts", type=Path, help="shifts CSV file for --people")
     demo.add_argument("--start", type=_date, help="Monday of week 0 (default: 19 Oct 2026, across the clock change)")
     demo.add_argument("--database", help="database URL to use instead of a fresh temporary SQLite file")
     return parser
@@ -129,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
+    # A roster is read and checked before the database is opened, so a bad file touches nothing.
+    roster = read_roster_files(arguments) if arguments.command == "roster" else None
     database = Database(settings.database_url)
     try:
         await database.upgrade()
@@ -137,8 +142,9 @@ async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
             return 0
         clock = FixedClock(arguments.at) if getattr(arguments, "at", None) else SystemClock()
         service = WardService(database, clock, settings.organisation)
+        if roster is not None:
+            return await _import_roster(arguments, roster, service)
         handler = {
-            "roster": _import_roster,
             "educator": _add_educator,
             "match": _match,
             "coaches": _coaches,
@@ -149,7 +155,7 @@ async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         await database.dispose()
 
 
-def read_roster_files(arguments: argparse.Namespace):
+def read_roster_files(arguments: argparse.Namespace) -> Roster:
     """Read the roster named on the command line; raises RosterError listing every problem."""
     ward = LearningEnvironment(arguments.ward, arguments.ward_name or arguments.ward)
     shift_types = parse_shift_times(arguments.shift_times) if arguments.shift_times else DEFAULT_SHIFT_TYPES
@@ -161,11 +167,12 @@ def read_roster_files(arguments: argparse.Namespace):
     )
 
 
-async def _import_roster(arguments: argparse.Namespace, service: WardService) -> int:
-    roster = read_roster_files(arguments)
+async def _import_roster(arguments: argparse.Namespace, roster: Roster, service: WardService) -> int:
     report = await service.import_roster(roster, dry_run=arguments.dry_run)
     verb = "Checked (dry run, nothing written)" if arguments.dry_run else "Imported"
-    print(f"{verb} ward {roster.ward.key}: {report}")
+    print(f"{verb} ward {roster.ward.key}:")
+    for kind, counts in report.items():
+        print(f"  {kind:<12} {counts}")
     return 0
 
 

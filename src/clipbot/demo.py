@@ -20,7 +20,8 @@ from clipbot.bot.handlers.educator import coach_post
 from clipbot.clock import FixedClock
 from clipbot.domain.coaching import ShiftPlan
 from clipbot.domain.ward import LearningEnvironment
-from clipbot.rosters import RosterError, read_inrc2_roster
+from clipbot.domain.roster import Roster
+from clipbot.rosters import RosterError, read_csv_roster, read_inrc2_roster
 from clipbot.service import UserError, WardService
 from clipbot.storage.database import Database, default_database_url
 
@@ -53,17 +54,9 @@ class Printer:
 
 
 async def run_demo(arguments: argparse.Namespace) -> int:
-    scenario, solution = bundled_roster()
-    if arguments.scenario or arguments.solution:
-        if not (arguments.scenario and arguments.solution):
-            print("Give both --scenario and --solution, or neither to use the bundled n021w4 roster.", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        scenario, solution = arguments.scenario, arguments.solution
-    start = arguments.start or DEMO_START
-    ward = LearningEnvironment(scenario.stem.removeprefix("Sc-"), f"Ward {scenario.stem.removeprefix('Sc-')}")
     try:
-        roster = read_inrc2_roster(scenario, solution, week0=start, ward=ward)
-    except RosterError as error:
+        roster, source = _read_demo_roster(arguments)
+    except (RosterError, UserError) as error:
         print(str(error), file=sys.stderr)
         return EXIT_BAD_INPUT
 
@@ -71,7 +64,7 @@ async def run_demo(arguments: argparse.Namespace) -> int:
         database = Database(arguments.database or default_database_url(Path(folder)))
         try:
             await database.upgrade()
-            return await _replay(database, roster, solution, start, Printer(arguments.verbose))
+            return await _replay(database, roster, source, Printer(arguments.verbose))
         except UserError as error:
             print(str(error), file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -79,22 +72,7 @@ async def run_demo(arguments: argparse.Namespace) -> int:
             await database.dispose()
 
 
-async def _replay(database: Database, roster, solution: Path, start: date, out: Printer) -> int:
-    zone = ZoneInfo(roster.ward.policy.timezone)
-    clock = FixedClock(datetime.combine(start, time(7, 0), tzinfo=zone))
-    service = WardService(database, clock, "demo-trust")
-    days = sorted({shift.day for shift in roster.shifts.values()})
-
-    out.heading(f"clipbot demo: {roster.ward.name}, {solution.name}")
-    out.line(f"A published INRC-II nurse roster, replayed as a CLiP placement from {days[0]:%a %-d %b} to {days[-1]:%a %-d %b %Y}.")
-    report = await service.import_roster(roster)
-    out.line(f"Imported: {report}")
-    await service.add_educator(DEMO_EDUCATOR, roster.ward.key, name=DEMO_EDUCATOR_NAME)
-
-    out.heading("The educator matches students with mentors")
-    educator = ConsoleChat(service, DEMO_EDUCATOR, out.line)
-    out.line(f"{DEMO_EDUCATOR_NAME} > match {roster.ward.key}")
-    await educator.send(f"match {roster.ward.key}")
+async def _confirm(educator: ConsoleChat, out: Printer) -> None:
     out.heading("The educator confirms, and everyone is told")
     out.line(f"{DEMO_EDUCATOR_NAME} > 1")
     messages: list[str] = []
@@ -106,6 +84,46 @@ async def _replay(database: Database, roster, solution: Path, start: date, out: 
         out.line(note)
     if not out.verbose and len(notes) > 2:
         out.line(f"... and {len(notes) - 2} more direct messages (--verbose shows them all).")
+
+
+def _read_demo_roster(arguments: argparse.Namespace) -> tuple[Roster, str]:
+    """Read the roster the demo replays: the bundled one, an INRC-II pair or a CSV pair."""
+    inrc2 = (arguments.scenario, arguments.solution)
+    csv = (arguments.people, arguments.shifts)
+    if any(inrc2) and any(csv):
+        raise UserError("Give an INRC-II roster (--scenario and --solution) or a CSV one (--people and --shifts), not both.")
+    if any(csv):
+        if not all(csv):
+            raise UserError("Give both --people and --shifts for a CSV roster.")
+        ward = LearningEnvironment("demo-ward", "Demo ward")
+        return read_csv_roster(arguments.people, arguments.shifts, ward=ward), arguments.shifts.name
+    if any(inrc2) and not all(inrc2):
+        raise UserError("Give both --scenario and --solution, or neither to use the bundled n021w4 roster.")
+    scenario, solution = (arguments.scenario, arguments.solution) if all(inrc2) else bundled_roster()
+    name = scenario.stem.removeprefix("Sc-")
+    ward = LearningEnvironment(name, f"Ward {name}")
+    return read_inrc2_roster(scenario, solution, week0=arguments.start or DEMO_START, ward=ward), solution.name
+
+
+async def _replay(database: Database, roster: Roster, source: str, out: Printer) -> int:
+    zone = ZoneInfo(roster.ward.policy.timezone)
+    days = sorted({shift.day for shift in roster.shifts.values()})
+    if not days:
+        raise UserError("The roster has no shifts, so there is nothing to replay.")
+    service = WardService(database, FixedClock(datetime.combine(days[0], time(7, 0), tzinfo=zone)), "demo-trust")
+
+    out.heading(f"clipbot demo: {roster.ward.name}, {source}")
+    out.line(f"The roster replayed as a CLiP placement from {days[0]:%a %-d %b} to {days[-1]:%a %-d %b %Y}.")
+    report = await service.import_roster(roster)
+    out.line("Imported " + ", ".join(f"{counts.created} {kind}" for kind, counts in report.items() if kind != "ward") + ".")
+    await service.add_educator(DEMO_EDUCATOR, roster.ward.key, name=DEMO_EDUCATOR_NAME)
+
+    out.heading("The educator matches students with mentors")
+    educator = ConsoleChat(service, DEMO_EDUCATOR, out.line)
+    out.line(f"{DEMO_EDUCATOR_NAME} > match {roster.ward.key}")
+    await educator.send(f"match {roster.ward.key}")
+    if educator.buttons:
+        await _confirm(educator, out)
 
     out.heading("Coach groups, posted to the ward channel before each shift")
     tally = Tally()

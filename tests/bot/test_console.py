@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from clipbot.bot.adapters.console import ConsoleChat, event_from_line, render_reply
-from clipbot.bot.events import Button, EventKind, Fact, Reply, Section
+from clipbot.bot.events import Button, Event, EventKind, Fact, Reply, Section
+from clipbot.bot.handlers.context import HandlerContext
+from clipbot.bot.handlers.router import dispatch
 from clipbot.bot.handlers import messages
 from clipbot.clock import FixedClock
 from clipbot.domain.people import FieldOfPractice, Person, Registration
@@ -57,6 +59,15 @@ class Transcript:
     def __init__(self, service: WardService, person: str | None) -> None:
         self.said: list[str] = []
         self.chat = ConsoleChat(service, person, self.said.append)
+
+    async def say_action(self, action: str, value: str) -> str:
+        start = len(self.said)
+        event = Event(
+            kind=EventKind.ACTION, platform="console", organisation=ORGANISATION, user=self.chat.person or "x",
+            person=self.chat.person, action=action, values={"value": value}, event_id="test-action",
+        )
+        await dispatch(event, HandlerContext(self.chat._reply, self.chat._notify, self.chat.service, logging.getLogger()))
+        return "\n".join(self.said[start:])
 
     async def say(self, line: str) -> str:
         start = len(self.said)
@@ -196,8 +207,8 @@ async def test_nurse_cannot_press_confirm(service):
     educator = Transcript(service, "CE1")
     await educator.say("match 6-west")
     nurse = Transcript(service, "RN1")
-    nurse.chat._buttons = (Button("Confirm and notify", "match.confirm", "6-west"),)
-    answer = await nurse.say("1")
+    # The nurse cannot see the educator's button, so send the action the button carries directly.
+    answer = await nurse.say_action("match.confirm", "6-west")
     assert answer.startswith("Only a ward's clinical educator can run 'match'.")
 
 

@@ -293,7 +293,9 @@ def _check_coaches(files: _Files, roster: Roster, entries: Sequence[ShiftEntry],
         assignment = RoleAssignment(Role.COACH, coach.key, entry.day, entry.day, student=entry.person, shift=key)
         violations = check_regulatory(assignment, coach_context) + check_policy(assignment, coach_context)
         for violation in violations:
-            files.shifts_problem(entry.line, "coach", violation.message)
+            files.shifts_problem(
+                entry.line, "coach", f"{violation.message} Name a registered nurse on the same shift, or leave coach empty."
+            )
         if not violations and not coach.is_registered_nurse:
             files.shifts_problem(entry.line, "coach", f"{_who(coach)} is "
                                  f"{describe_role(coach.registration, coach.academic)}. A coach must be a "
@@ -312,6 +314,6 @@ def _accept(
 ) -> None:
     violations = check_regulatory(assignment, context) + check_policy(assignment, context)
     for violation in violations:
-        report(line, column, violation.message)
+        report(line, column, f"{violation.message} Name someone else in {column}, or leave it empty.")
     if not violations:
         roster.assignments.append(assignment)

@@ -65,6 +65,11 @@ class ConsoleChat:
         self._buttons: tuple[Button, ...] = ()
         self._event_numbers = itertools.count(1)
 
+    @property
+    def buttons(self) -> tuple[Button, ...]:
+        """The buttons shown since the last line was sent, numbered from 1 in this order."""
+        return self._buttons
+
     async def send(self, line: str) -> None:
         event = event_from_line(
             line, person=self.person, organisation=self.service.organisation, buttons=self._buttons,
