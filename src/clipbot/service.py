@@ -7,19 +7,22 @@ only decide what to say and to whom.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clipbot.clock import Clock
-from clipbot.domain.coaching import ShiftPlan, plan_coach_groups
+from clipbot.domain.coaching import ShiftPlan, SupervisionGap, plan_coach_groups
 from clipbot.domain.matching import MatchResult, Pairing, match_ward
 from clipbot.domain.people import Person, Registration
 from clipbot.domain.roles import Role, RoleAssignment
 from clipbot.domain.roster import Roster
 from clipbot.domain.rules import AssignmentRejected, RuleViolation, ward_breaches
 from clipbot.domain.ward import LearningEnvironment
+from clipbot.rosters import RosterError, read_csv_roster
 from clipbot.storage import repository
 from clipbot.storage.database import Database
 from clipbot.storage.repository import CONFIRMED, ENDED, ImportReport, StoredAssignment
@@ -73,6 +76,27 @@ class CoachDay:
     day: date
     plans: list[ShiftPlan]
     people: dict[str, Person]
+
+
+@dataclass(frozen=True, slots=True)
+class WardOverview:
+    ward: LearningEnvironment
+    students: tuple[Person, ...]
+    unmatched: tuple[Person, ...]
+    gaps_today: tuple[tuple[ShiftPlan, SupervisionGap], ...]
+    people: dict[str, Person]
+
+
+# Chat messages list this many roster problems; the rest are counted.
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _roster_problems(error: RosterError) -> str:
+    problems = [str(problem) for problem in error.problems]
+    shown = "\n".join(problems[:MAX_PROBLEMS_SHOWN])
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    suffix = f"\n... and {more} more problems." if more > 0 else ""
+    return f"The roster was not imported, and nothing was changed:\n{shown}{suffix}"
 
 
 class WardService:
@@ -249,11 +273,12 @@ class WardService:
         )
         return {item.assignment.student: item.assignment.person for item in stored if item.assignment.student}
 
-    async def student_team(self, student_key: str) -> StudentTeam:
+    async def student_team(self, student_key: str, *, week: bool = False) -> StudentTeam:
         """Look up a student's practice assessor, named supervisor and coaches for today.
 
         Today's shifts are those starting today plus a night shift from yesterday that is still
-        running, so a student on a night shift gets their coach after midnight too.
+        running, so a student on a night shift gets their coach after midnight too. With `week`,
+        the shifts are those of the whole Monday-to-Sunday week instead.
         """
         now = self.clock.now()
         async with self.database.session() as session:
@@ -275,10 +300,13 @@ class WardService:
                 continue
             if assignment.start <= today or assignment.role not in mentors:
                 mentors[assignment.role] = people.get(assignment.person)
+        monday = today - timedelta(days=today.weekday())
+        last_day = monday + timedelta(days=6) if week else today
         shifts_today: list[tuple[ShiftPlan, Person | None]] = []
-        for plan in plan_coach_groups(roster, named_supervisors=supervisors, end=today):
+        for plan in plan_coach_groups(roster, named_supervisors=supervisors, end=last_day):
             running = plan.shift.starts_at <= now < plan.shift.ends_at
-            if plan.shift.day != today and not running:
+            in_week = week and monday <= plan.shift.day <= last_day
+            if plan.shift.day != today and not running and not in_week:
                 continue
             coach = next((group.coach for group in plan.groups if student_key in group.students), None)
             if coach is not None or any(gap.student == student_key for gap in plan.gaps):
@@ -293,6 +321,30 @@ class WardService:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    async def ward_overview(self, ward_text: str) -> WardOverview:
+        """Summarise a ward for its educator: students, who lacks a mentor, today's gaps."""
+        coach_day = await self.coach_plans(ward_text)
+        summary = await self.roster_summary(coach_day.ward.key)
+        unmatched = tuple(
+            student for student in summary.students
+            if set(summary.mentors.get(student.key, {})) != set(MENTOR_ROLES)
+        )
+        gaps = tuple((plan, gap) for plan in coach_day.plans for gap in plan.gaps)
+        return WardOverview(coach_day.ward, summary.students, unmatched, gaps, coach_day.people)
+
+    async def import_roster_csv(self, ward: LearningEnvironment, people: bytes, shifts: bytes) -> ImportReport:
+        """Check and import a CSV roster sent through chat; a bad roster raises UserError and changes nothing."""
+        with tempfile.TemporaryDirectory(prefix="clipbot-roster-") as folder:
+            people_path = Path(folder) / "people.csv"
+            shifts_path = Path(folder) / "shifts.csv"
+            people_path.write_bytes(people)
+            shifts_path.write_bytes(shifts)
+            try:
+                roster = read_csv_roster(people_path, shifts_path, ward=ward)
+            except RosterError as error:
+                raise UserError(_roster_problems(error)) from None
+        return await self.import_roster(roster)
 
     async def people_by_key(self, keys: Iterable[str]) -> dict[str, Person]:
         found: dict[str, Person] = {}

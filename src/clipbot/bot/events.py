@@ -17,11 +17,22 @@ class EventKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the user sent with a message, already downloaded by the adapter."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something a user did, in platform-neutral terms.
 
     `person` is the roster person the platform user is linked to, or None when the adapter could
-    not link them. `action` and `values` are set for ACTION events.
+    not link them. `action` and `values` are set for ACTION events. `workspace` is the Slack team
+    or Teams tenant the user belongs to, and `mentions` are the platform user ids of other people
+    mentioned in the text, in order (never the bot itself). `direct` is set for a one-to-one
+    conversation with the bot (a Slack DM, Teams personal chat, the console).
     """
 
     kind: EventKind
@@ -34,6 +45,10 @@ class Event:
     values: Mapping[str, str] = field(default_factory=dict)
     conversation: str | None = None
     event_id: str | None = None
+    workspace: str | None = None
+    mentions: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    direct: bool = False
 
 
 class ButtonStyle(StrEnum):

@@ -31,11 +31,11 @@ def event_from_line(
         button = buttons[int(text) - 1]
         return Event(
             kind=EventKind.ACTION, platform=PLATFORM, organisation=organisation, user=person or "console",
-            person=person, action=button.action, values={"value": button.value}, event_id=event_id,
+            person=person, action=button.action, values={"value": button.value}, event_id=event_id, direct=True,
         )
     return Event(
         kind=EventKind.MESSAGE, platform=PLATFORM, organisation=organisation, user=person or "console",
-        person=person, text=text, event_id=event_id,
+        person=person, text=text, event_id=event_id, direct=True,
     )
 
 

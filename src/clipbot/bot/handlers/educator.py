@@ -6,15 +6,16 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from clipbot.bot.events import Button, ButtonStyle, Event, Fact, Reply, Section
-from clipbot.bot.handlers import messages
+from clipbot.bot.handlers import messages, setup
 from clipbot.bot.handlers.context import HandlerContext
+from clipbot.bot.handlers.permissions import check_educator
 from clipbot.domain.coaching import ShiftPlan
 from clipbot.domain.people import Person
 from clipbot.domain.roles import Role
 from clipbot.domain.ward import LearningEnvironment
 from clipbot.service import MatchOutcome, StoredAssignment, UserError
 
-EDUCATOR_COMMANDS = ("roster", "match", "coaches")
+EDUCATOR_COMMANDS = ("roster", "match", "coaches", "link", "channel")
 CONFIRM_MATCH = "match.confirm"
 REMATCH_WORDS = ("again", "rematch", "afresh")
 
@@ -26,24 +27,6 @@ def command_word(event: Event) -> str:
 
 def is_educator_command(event: Event) -> bool:
     return command_word(event) in EDUCATOR_COMMANDS
-
-
-async def check_educator(event: Event, context: HandlerContext, command: str, ward_key: str | None) -> bool:
-    """Reply with a refusal and return False unless the sender may run `command` for the ward.
-
-    This is the one place that decides who may run an educator command.
-    """
-    if event.person is None:
-        await context.reply(Reply(messages.NOT_LINKED))
-        return False
-    wards = await context.service.educator_wards(event.person)
-    if not wards:
-        await context.reply(Reply(messages.EDUCATOR_ONLY.format(command=command)))
-        return False
-    if ward_key is not None and ward_key not in wards:
-        await context.reply(Reply(messages.NOT_YOUR_WARD.format(ward=ward_key, command=command, wards=", ".join(wards))))
-        return False
-    return True
 
 
 def _split_ward_argument(event: Event, command: str) -> list[str]:
@@ -58,14 +41,15 @@ async def run_educator_command(event: Event, context: HandlerContext) -> None:
     if not await check_educator(event, context, command, None):
         return
     arguments = _split_ward_argument(event, command)
-    if command == "coaches":
-        day = parse_day(arguments[-1]) if len(arguments) > 1 else None
-        ward_text = " ".join(arguments[:-1] if day else arguments)
-    elif command == "match":
-        rematch = arguments[-1].casefold() in REMATCH_WORDS and len(arguments) > 1
-        ward_text = " ".join(arguments[:-1] if rematch else arguments)
-    else:
-        ward_text = " ".join(arguments)
+    if command == "roster" and arguments[0].casefold() == "import":
+        await setup.import_roster(event, context, arguments[1:])
+        return
+    if command == "link":
+        await setup.link_account(event, context, arguments)
+        return
+    day = parse_day(arguments[-1]) if command == "coaches" and len(arguments) > 1 else None
+    rematch = command == "match" and len(arguments) > 1 and arguments[-1].casefold() in REMATCH_WORDS
+    ward_text = " ".join(arguments[:-1] if day or rematch else arguments)
 
     ward = await context.service.find_ward(ward_text)
     if not await check_educator(event, context, command, ward.key):
@@ -74,6 +58,8 @@ async def run_educator_command(event: Event, context: HandlerContext) -> None:
         await _show_roster(ward.key, context)
     elif command == "match":
         await _propose_matches(ward.key, context, rematch=rematch)
+    elif command == "channel":
+        await setup.set_ward_channel(event, context, ward)
     else:
         await _show_coaches(ward.key, day, context)
 
@@ -228,9 +214,25 @@ def coach_post(plan: ShiftPlan, people: dict[str, Person]) -> Reply:
 
 
 async def _show_coaches(ward_key: str, day: date | None, context: HandlerContext) -> None:
+    """Post each shift's coach groups to the ward channel, or show them where there is none."""
     coach_day = await context.service.coach_plans(ward_key, day)
     if not coach_day.plans:
         await context.reply(Reply(f"No students are on shift on {coach_day.ward.name} on {coach_day.day:%A %-d %B %Y}."))
         return
-    for plan in coach_day.plans:
-        await context.reply(coach_post(plan, coach_day.people))
+    posts = [coach_post(plan, coach_day.people) for plan in coach_day.plans]
+    if context.post_to_ward is None:
+        for post in posts:
+            await context.reply(post)
+        return
+
+    for post in posts:
+        delivery = await context.post_to_ward(coach_day.ward.key, post)
+        if not delivery.delivered:
+            await context.reply(Reply(delivery.problem or messages.NOT_POSTED.format(ward=coach_day.ward.name)))
+            for unposted in posts:
+                await context.reply(unposted)
+            return
+    gaps = sum(len(plan.gaps) for plan in coach_day.plans)
+    headline = f"Posted the coach groups for {len(posts)} shifts on {coach_day.day:%A %-d %B} to the {coach_day.ward.name} channel."
+    sections = (Section(f"⚠ {gaps} supervision gaps: see the posts."),) if gaps else ()
+    await context.reply(Reply(headline, sections=sections))

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from clipbot.bot.events import Event, Reply
-from clipbot.bot.handlers import educator, messages, student
+from clipbot.bot.handlers import educator, home, messages, setup, student
 from clipbot.bot.handlers.context import HandlerContext
 from clipbot.service import UserError
 
@@ -61,6 +61,8 @@ def _linked(handle: Callable[[Event, HandlerContext], Awaitable[None]]):
 # Tried in this order; the first route that applies handles the event.
 ROUTES: tuple[Route, ...] = (
     Route("match confirmation", educator.is_match_confirmation, educator.confirm_matches),
+    Route("roster form", setup.is_roster_form, setup.submit_roster_form),
+    Route("home opened", home.is_home_opened, home.show_home),
     Route("help", is_help, show_help),
     Route("educator command", educator.is_educator_command, educator.run_educator_command),
     Route("student question", student.asks_about_team, _linked(student.answer_team_question)),

@@ -1,0 +1,188 @@
+"""Roster import from chat, posting coach groups to the ward channel, and the home view."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+
+import pytest
+
+from clipbot.bot.events import Attachment, Event, EventKind, Form, Reply
+from clipbot.bot.handlers import messages
+from clipbot.bot.handlers.context import DELIVERED, Delivery, HandlerContext
+from clipbot.bot.handlers.router import dispatch
+from clipbot.bot.handlers.setup import MAX_ROSTER_BYTES
+from clipbot.clock import FixedClock
+from clipbot.service import WardService
+from clipbot.storage.database import Database
+from test_console import LONDON, MONDAY, ORGANISATION, six_west
+
+PEOPLE = b"id,name,role,field\nS9,Cleo Hart,student,adult\nRN9,Dina Shah,registered nurse,adult\n"
+SHIFTS = b"date,shift,person\n2026-03-09,Early,S9\n2026-03-09,Early,RN9\n"
+
+
+class Chat:
+    """A platform-like conversation: records replies, notices, ward posts, forms and home views."""
+
+    def __init__(self, service: WardService, person: str | None, *, channel_works: bool | None = None) -> None:
+        self.service = service
+        self.person = person
+        self.replies: list[Reply] = []
+        self.posts: list[tuple[str, Reply]] = []
+        self.forms: list[Form] = []
+        self.homes: list[Reply] = []
+        self.channel_works = channel_works
+
+    def context(self, *, with_surfaces: bool) -> HandlerContext:
+        async def reply(message: Reply) -> None:
+            self.replies.append(message)
+
+        async def notify(person: str, message: Reply) -> bool:
+            return True
+
+        async def post_to_ward(ward: str, message: Reply) -> Delivery:
+            if not self.channel_works:
+                return Delivery(False, "I'm not in the ward's channel. Invite me, then try again.")
+            self.posts.append((ward, message))
+            return DELIVERED
+
+        async def show_form(form: Form) -> None:
+            self.forms.append(form)
+
+        async def publish_home(message: Reply) -> None:
+            self.homes.append(message)
+
+        return HandlerContext(
+            reply=reply, notify=notify, service=self.service, logger=logging.getLogger("test"),
+            post_to_ward=post_to_ward if self.channel_works is not None else None,
+            show_form=show_form if with_surfaces else None,
+            publish_home=publish_home if with_surfaces else None,
+        )
+
+    async def send(self, text: str = "", *, action: str | None = None, values=None, attachments=(),
+                   with_surfaces: bool = True) -> str:
+        start = len(self.replies)
+        event = Event(
+            kind=EventKind.ACTION if action else EventKind.MESSAGE, platform="test", organisation=ORGANISATION,
+            user=self.person or "U0", person=self.person, text=text, action=action, values=values or {},
+            attachments=tuple(attachments), direct=True,
+        )
+        await dispatch(event, self.context(with_surfaces=with_surfaces))
+        return "\n".join(_text(reply) for reply in self.replies[start:])
+
+
+def _text(reply: Reply) -> str:
+    parts = [reply.text] + [section.text for section in reply.sections if section.text]
+    parts += [f"{fact.label}: {fact.value}" for section in reply.sections for fact in section.facts]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+async def service(database: Database) -> WardService:
+    clock = FixedClock(datetime.combine(MONDAY, time(9, 0), tzinfo=LONDON))
+    ward_service = WardService(database, clock, ORGANISATION)
+    await ward_service.import_roster(six_west())
+    await ward_service.add_educator("CE1", "6-west", name="Sam Carter")
+    return ward_service
+
+
+async def test_roster_import_from_attachments(service):
+    answer = await Chat(service, "CE1").send(
+        "roster import 6-west", attachments=[Attachment("people.csv", PEOPLE), Attachment("shifts.csv", SHIFTS)]
+    )
+    assert answer.startswith("Imported the roster for 6 West.")
+    assert "people: 2 created" in answer
+    assert (await service.find_person("S9")).name == "Cleo Hart"
+
+
+async def test_bad_roster_attachment_lists_problems(service):
+    bad = PEOPLE.replace(b"field", b"pager")
+    answer = await Chat(service, "CE1").send(
+        "roster import 6-west", attachments=[Attachment("people.csv", bad), Attachment("shifts.csv", SHIFTS)]
+    )
+    assert answer.startswith("The roster was not imported, and nothing was changed:")
+    assert "people.csv, line 1, field pager" in answer
+    assert await service.find_person("S9") is None
+
+
+async def test_oversize_roster_rejected(service):
+    huge = PEOPLE + b"x" * MAX_ROSTER_BYTES
+    answer = await Chat(service, "CE1").send(
+        "roster import 6-west", attachments=[Attachment("people.csv", huge), Attachment("shifts.csv", SHIFTS)]
+    )
+    assert "more than the 2,000,000 bytes I accept in chat" in answer
+    assert await service.find_person("S9") is None
+
+
+async def test_roster_files_must_be_named(service):
+    answer = await Chat(service, "CE1").send(
+        "roster import 6-west", attachments=[Attachment("a.csv", PEOPLE), Attachment("b.csv", SHIFTS)]
+    )
+    assert answer == messages.ROSTER_FILES_NEEDED.format(names="a.csv, b.csv")
+
+
+async def test_roster_import_opens_form(service):
+    chat = Chat(service, "CE1")
+    await chat.send("roster import 6-west")
+    assert len(chat.forms) == 1
+    assert chat.forms[0].action == "roster.import"
+    assert chat.forms[0].context == "6-west"
+
+
+async def test_roster_import_without_forms_explains(service):
+    answer = await Chat(service, "CE1").send("roster import 6-west", with_surfaces=False)
+    assert answer == messages.ROSTER_IMPORT_USAGE.format(ward_key="6-west")
+
+
+async def test_roster_form_submission_imports(service):
+    values = {"people": PEOPLE.decode(), "shifts": SHIFTS.decode(), "context": "6-west"}
+    answer = await Chat(service, "CE1").send(action="roster.import", values=values)
+    assert answer.startswith("Imported the roster for 6 West.")
+
+
+async def test_roster_form_refused_to_nurse(service):
+    values = {"people": PEOPLE.decode(), "shifts": SHIFTS.decode(), "context": "6-west"}
+    answer = await Chat(service, "RN1").send(action="roster.import", values=values)
+    assert answer == messages.EDUCATOR_ONLY.format(command="roster import")
+    assert await service.find_person("S9") is None
+
+
+async def test_coaches_posted_to_ward_channel(service):
+    chat = Chat(service, "CE1", channel_works=True)
+    answer = await chat.send("coaches 6-west 2026-03-02")
+    assert answer == "Posted the coach groups for 1 shifts on Monday 2 March to the 6 West channel."
+    assert len(chat.posts) == 1
+    assert chat.posts[0][0] == "6-west"
+
+
+async def test_unposted_coaches_shown_to_educator(service):
+    chat = Chat(service, "CE1", channel_works=False)
+    answer = await chat.send("coaches 6-west 2026-03-02")
+    assert answer.startswith("I'm not in the ward's channel. Invite me, then try again.")
+    assert "Coach groups for the Early Mon 02 Mar 06:30-14:30 shift" in answer
+
+
+async def test_student_home_shows_week(service):
+    educator = Chat(service, "CE1")
+    await educator.send("match 6-west")
+    await educator.send(action="match.confirm", values={"value": "6-west"})
+    student = Chat(service, "S1")
+    await student.send(action="home.opened")
+    home = _text(student.homes[0])
+    assert home.startswith("Your placement: 6 West")
+    assert "Practice assessor: " in home
+    assert home.count("Early ") == 5
+
+
+async def test_educator_home_lists_unmatched(service):
+    chat = Chat(service, "CE1")
+    await chat.send(action="home.opened")
+    home = _text(chat.homes[0])
+    assert "*6 West*: 2 students" in home
+    assert "Without a confirmed assessor and supervisor: Amira Khan (S1), Ben Price (S2)" in home
+
+
+async def test_home_for_unlinked_user(service):
+    chat = Chat(service, None)
+    await chat.send(action="home.opened")
+    assert chat.homes[0].text == messages.NOT_LINKED
