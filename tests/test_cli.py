@@ -148,7 +148,7 @@ def test_chat_reads_lines_from_stdin(workspace, capsys, monkeypatch):
     assert main(["chat", "--as", "CE1", "--at", "2026-03-02 09:00"]) == 0
     output = capsys.readouterr().out
     assert "Clinical educator commands:" in output
-    assert "Proposed 4 pairs for 6-west" in output
+    assert "Proposed 4 pairs for 2 students on 6-west" in output
     assert "Confirmed 4 pairs for 6-west" in output
 
 
@@ -171,3 +171,11 @@ def test_bad_roster_creates_no_database(tmp_path, capsys, monkeypatch):
     (tmp_path / "shifts.csv").write_text(SHIFTS, encoding="utf-8")
     assert import_csv(tmp_path) == 2
     assert not (tmp_path / "data").exists()
+
+
+def test_reimport_keeps_ward_name(workspace, capsys):
+    assert import_csv(workspace, "--ward-name", "6 West") == 0
+    assert import_csv(workspace) == 0
+    capsys.readouterr()
+    assert main(["coaches", "6-west", "2026-03-07"]) == 0
+    assert "No students are on shift on 6 West" in capsys.readouterr().out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shlex
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -36,12 +38,14 @@ def _date(text: str) -> date:
 
 
 def _moment(text: str) -> datetime:
-    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, pattern).replace(tzinfo=ZoneInfo("Europe/London"))
         except ValueError:
             continue
-    raise argparse.ArgumentTypeError(f"'{text}' is not a date and time; use 'YYYY-MM-DD HH:MM' (UK local time)")
+    raise argparse.ArgumentTypeError(
+        f"'{text}' is not a date and time; use 'YYYY-MM-DD HH:MM' or 'DD/MM/YYYY HH:MM' (UK local time)"
+    )
 
 
 def _field(text: str) -> FieldOfPractice:
@@ -108,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--shifts", type=Path, help="shifts CSV file for --people")
     demo.add_argument("--start", type=_date, help="Monday of week 0 (default: 19 Oct 2026, across the clock change)")
     demo.add_argument("--database", help="database URL to use instead of a fresh temporary SQLite file")
+
+    serve = commands.add_parser("serve", help="run the web server for Slack, with a health check at /healthz")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="TCP port to listen on (default: 3000)")
+    serve.add_argument("--socket-mode", action="store_true",
+                       help="also connect to Slack over Socket Mode, using SLACK_APP_TOKEN, instead of "
+                            "waiting for Slack to reach a public URL")
     return parser
 
 
@@ -124,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from clipbot.demo import run_demo
 
         return asyncio.run(run_demo(arguments))
+    if arguments.command == "serve":
+        return _serve(arguments, settings)
     try:
         return asyncio.run(_run(arguments, settings))
     except (UserError, RosterError) as error:
@@ -155,6 +168,20 @@ async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         await database.dispose()
 
 
+def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
+    from clipbot.server import serve
+
+    # A server logs its start, stop and Slack status at INFO, so show INFO unless a level was chosen.
+    if "CLIPBOT_LOG_LEVEL" not in os.environ:
+        logging.getLogger().setLevel(logging.INFO)
+    try:
+        asyncio.run(serve(settings, host=arguments.host, port=arguments.port, socket_mode=arguments.socket_mode))
+    except ConfigError as error:
+        print(f"clipbot: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
 def read_roster_files(arguments: argparse.Namespace) -> Roster:
     """Read the roster named on the command line; raises RosterError listing every problem."""
     ward = LearningEnvironment(arguments.ward, arguments.ward_name or arguments.ward)
@@ -168,7 +195,7 @@ def read_roster_files(arguments: argparse.Namespace) -> Roster:
 
 
 async def _import_roster(arguments: argparse.Namespace, roster: Roster, service: WardService) -> int:
-    report = await service.import_roster(roster, dry_run=arguments.dry_run)
+    report = await service.import_roster(roster, dry_run=arguments.dry_run, rename=arguments.ward_name is not None)
     verb = "Checked (dry run, nothing written)" if arguments.dry_run else "Imported"
     print(f"{verb} ward {roster.ward.key}:")
     for kind, counts in report.items():
@@ -184,16 +211,24 @@ async def _add_educator(arguments: argparse.Namespace, service: WardService) -> 
 
 async def _match(arguments: argparse.Namespace, service: WardService) -> int:
     from clipbot.bot.adapters.console import render_reply
-    from clipbot.bot.handlers.educator import describe_matches, describe_confirmation
+    from clipbot.bot.handlers.educator import describe_matches, pairing_messages
 
     outcome = await service.propose_matches(arguments.ward, rematch=arguments.again)
     print(render_reply(describe_matches(outcome, with_buttons=False)))
-    if arguments.confirm:
+    if arguments.confirm and outcome.result.pairs:
         ward, confirmed = await service.confirm_matches(arguments.ward)
-        print(render_reply(describe_confirmation(ward, confirmed, unreachable=[], people=outcome.people)))
+        # The command line reaches nobody in chat, so it shows the messages for the educator to pass on.
+        print(f"\nConfirmed {len(confirmed)} pairs for {ward.name}. The messages for each student and mentor:")
+        for person, note in pairing_messages(ward, confirmed, outcome.people):
+            print(f"\n(for {render_reply_name(outcome.people, person)})\n{render_reply(note)}")
     elif outcome.result.pairs:
-        print(f"Run 'clipbot match {arguments.ward} --confirm' to confirm these pairs.")
+        print(f"Run 'clipbot match {shlex.quote(arguments.ward)} --confirm' to confirm these pairs.")
     return 0
+
+
+def render_reply_name(people: dict, key: str) -> str:
+    person = people.get(key)
+    return f"{person.name} ({key})" if person and person.name != key else key
 
 
 async def _coaches(arguments: argparse.Namespace, service: WardService) -> int:

@@ -68,6 +68,7 @@ class MatchOutcome:
     result: MatchResult
     kept: tuple[StoredAssignment, ...]
     people: dict[str, Person]
+    rematch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +106,19 @@ class WardService:
         self.clock = clock
         self.organisation = organisation
 
-    async def import_roster(self, roster: Roster, *, dry_run: bool = False) -> ImportReport:
+    async def import_roster(self, roster: Roster, *, dry_run: bool = False, rename: bool = True) -> ImportReport:
+        """Write a checked roster in one transaction (rolled back for a dry run).
+
+        A ward that exists keeps its stored policy, since roster files carry none, and keeps its
+        name unless `rename` is set.
+        """
         async with self.database.session() as session:
             await repository.ensure_organisation(session, self.organisation)
+            stored = {ward.key: ward for ward in await repository.list_wards(session, self.organisation)}
+            existing = stored.get(roster.ward.key)
+            if existing is not None:
+                name = roster.ward.name if rename else existing.name
+                roster.ward = LearningEnvironment(existing.key, name, existing.policy)
             report = await repository.save_roster(session, self.organisation, roster)
             if dry_run:
                 await session.rollback()
@@ -212,7 +223,7 @@ class WardService:
             "Proposed %d pairs for ward %s (%d kept, %d unmatched).",
             len(result.pairs), ward.key, len(kept), len(result.unmatched),
         )
-        return MatchOutcome(ward=ward, result=result, kept=tuple(kept), people=dict(roster.people))
+        return MatchOutcome(ward=ward, result=result, kept=tuple(kept), people=dict(roster.people), rematch=rematch)
 
     @staticmethod
     def _previous_pairings(roster: Roster, history: list[StoredAssignment]) -> list[RoleAssignment]:
@@ -344,7 +355,83 @@ class WardService:
                 roster = read_csv_roster(people_path, shifts_path, ward=ward)
             except RosterError as error:
                 raise UserError(_roster_problems(error)) from None
-        return await self.import_roster(roster)
+        return await self.import_roster(roster, rename=False)
+
+    # Chat platforms: identities, ward channels and de-duplication of redelivered events.
+
+    async def record_event(self, platform: str, event_id: str) -> bool:
+        """Record an incoming event id; False means it was seen before and must be skipped."""
+        async with self.database.session() as session:
+            first = await repository.record_event(session, platform, event_id)
+            await session.commit()
+        return first
+
+    async def person_for_user(self, platform: str, workspace: str, user: str, *, email: str | None = None) -> str | None:
+        """Find the roster person of a chat user, linking them by e-mail the first time if it matches."""
+        async with self.database.session() as session:
+            key = await repository.person_for_user(session, self.organisation, platform, workspace, user)
+            if key is not None or not email:
+                return key
+            person = await repository.find_person_by_email(session, self.organisation, email)
+            if person is None:
+                return None
+            await repository.link_identity(
+                session, self.organisation, platform, workspace, user, person.key, email=email
+            )
+            await session.commit()
+        logger.info("Linked %s user %s in %s to person %s by e-mail.", platform, user, workspace, person.key)
+        return person.key
+
+    async def link_account(self, *, educator: str, platform: str, workspace: str, user: str, person_key: str) -> Person:
+        """Link a chat user to a person on one of the educator's wards."""
+        wards = set(await self.educator_wards(educator))
+        async with self.database.session() as session:
+            person = await repository.find_person(session, self.organisation, person_key)
+            on_wards = set(await repository.wards_of_person(session, self.organisation, person_key)) if person else set()
+            if person is None or not on_wards & wards:
+                raise UserError(
+                    f"'{person_key}' is not on the roster of your wards ({', '.join(sorted(wards))}). "
+                    f"Check the id in 'roster WARD'."
+                )
+            await repository.link_identity(session, self.organisation, platform, workspace, user, person_key)
+            await session.commit()
+        logger.info("Educator %s linked %s user %s to person %s.", educator, platform, user, person_key)
+        return person
+
+    async def user_for_person(self, platform: str, workspace: str, person_key: str) -> str | None:
+        async with self.database.session() as session:
+            return await repository.user_for_person(session, self.organisation, platform, workspace, person_key)
+
+    async def mark_unreachable(self, platform: str, workspace: str, user: str) -> None:
+        async with self.database.session() as session:
+            await repository.mark_unreachable(session, self.organisation, platform, workspace, user)
+            await session.commit()
+
+    async def set_ward_channel(self, ward_key: str, platform: str, workspace: str, channel: str) -> None:
+        async with self.database.session() as session:
+            await repository.set_ward_channel(session, self.organisation, ward_key, platform, workspace, channel)
+            await session.commit()
+        logger.info("Ward %s now posts to %s channel %s.", ward_key, platform, channel)
+
+    async def ward_channel(self, ward_key: str, platform: str) -> tuple[str, str] | None:
+        async with self.database.session() as session:
+            found = await repository.ward_channel(session, self.organisation, ward_key, platform)
+        return None if found is None else (found.workspace, found.channel_id)
+
+    async def educator_names_for(self, person_key: str) -> list[str]:
+        """Return the names of the clinical educators of the wards whose roster lists the person."""
+        async with self.database.session() as session:
+            ward_keys = await repository.wards_of_person(session, self.organisation, person_key)
+        educators = sorted({key for ward in ward_keys for key in await self.ward_educators(ward)})
+        people = await self.people_by_key(educators)
+        return [people[key].name for key in educators if key in people]
+
+    async def ward_educators(self, ward_key: str) -> list[str]:
+        async with self.database.session() as session:
+            stored = await repository.list_assignments(
+                session, self.organisation, ward=ward_key, roles=[Role.CLINICAL_EDUCATOR]
+            )
+        return sorted({item.assignment.person for item in stored if item.assignment.ward == ward_key})
 
     async def people_by_key(self, keys: Iterable[str]) -> dict[str, Person]:
         found: dict[str, Person] = {}
@@ -367,7 +454,7 @@ class WardService:
                 )
             if person is None:
                 person = Person(person_key, name or person_key, Registration.REGISTERED_NURSE, email=email)
-                await repository.add_person(session, self.organisation, person)
+                await repository.add_person(session, self.organisation, person, ward=ward.key)
             assignment = RoleAssignment(
                 role=Role.CLINICAL_EDUCATOR, person=person.key, ward=ward.key,
                 start=self.today(ward.policy.timezone), end=date.max,

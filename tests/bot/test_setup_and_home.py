@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -13,6 +14,7 @@ from clipbot.bot.handlers.context import DELIVERED, Delivery, HandlerContext
 from clipbot.bot.handlers.router import dispatch
 from clipbot.bot.handlers.setup import MAX_ROSTER_BYTES
 from clipbot.clock import FixedClock
+from clipbot.domain.shifts import DEFAULT_SHIFT_TYPES, Duty, make_shift
 from clipbot.service import WardService
 from clipbot.storage.database import Database
 from test_console import LONDON, MONDAY, ORGANISATION, six_west
@@ -31,6 +33,7 @@ class Chat:
         self.posts: list[tuple[str, Reply]] = []
         self.forms: list[Form] = []
         self.homes: list[Reply] = []
+        self.notices: list[tuple[str, Reply]] = []
         self.channel_works = channel_works
 
     def context(self, *, with_surfaces: bool) -> HandlerContext:
@@ -38,6 +41,7 @@ class Chat:
             self.replies.append(message)
 
         async def notify(person: str, message: Reply) -> bool:
+            self.notices.append((person, message))
             return True
 
         async def post_to_ward(ward: str, message: Reply) -> Delivery:
@@ -60,12 +64,13 @@ class Chat:
         )
 
     async def send(self, text: str = "", *, action: str | None = None, values=None, attachments=(),
-                   with_surfaces: bool = True) -> str:
+                   with_surfaces: bool = True, mentions=(), conversation: str = "D1", direct: bool = True) -> str:
         start = len(self.replies)
         event = Event(
-            kind=EventKind.ACTION if action else EventKind.MESSAGE, platform="test", organisation=ORGANISATION,
+            kind=EventKind.ACTION if action else EventKind.MESSAGE, platform="slack", organisation=ORGANISATION,
             user=self.person or "U0", person=self.person, text=text, action=action, values=values or {},
-            attachments=tuple(attachments), direct=True,
+            attachments=tuple(attachments), direct=direct, workspace="T1", mentions=tuple(mentions),
+            conversation=conversation,
         )
         await dispatch(event, self.context(with_surfaces=with_surfaces))
         return "\n".join(_text(reply) for reply in self.replies[start:])
@@ -143,7 +148,7 @@ async def test_roster_form_submission_imports(service):
 async def test_roster_form_refused_to_nurse(service):
     values = {"people": PEOPLE.decode(), "shifts": SHIFTS.decode(), "context": "6-west"}
     answer = await Chat(service, "RN1").send(action="roster.import", values=values)
-    assert answer == messages.EDUCATOR_ONLY.format(command="roster import")
+    assert answer.startswith(messages.EDUCATOR_ONLY.format(command="roster import"))
     assert await service.find_person("S9") is None
 
 
@@ -186,3 +191,69 @@ async def test_home_for_unlinked_user(service):
     chat = Chat(service, None)
     await chat.send(action="home.opened")
     assert chat.homes[0].text == messages.NOT_LINKED
+
+
+async def test_gap_alerts_educator_at_once(database):
+    roster = six_west()
+    saturday = MONDAY + timedelta(days=5)
+    shift = make_shift("6-west", saturday, DEFAULT_SHIFT_TYPES[0])
+    roster.shifts[shift.key] = shift
+    roster.duties += [Duty(shift.key, "S2"), Duty(shift.key, "HCA1")]
+    clock = FixedClock(datetime.combine(saturday, time(9, 0), tzinfo=LONDON))
+    service = WardService(database, clock, ORGANISATION)
+    await service.import_roster(roster)
+    await service.add_educator("CE1", "6-west", name="Sam Carter")
+
+    chat = Chat(service, "S2")
+    answer = await chat.send("who is my coach?")
+    assert answer.startswith("Right now, nobody can coach you on the Early Sat 07 Mar 06:30-14:30 shift.")
+    assert [person for person, _ in chat.notices] == ["CE1"]
+    assert chat.notices[0][1].text.startswith("⚠ Supervision gap on 6 West: Ben Price (S2) has no coach")
+
+
+async def test_link_command_links_account(service):
+    answer = await Chat(service, "CE1").send("link @amira S1", mentions=["U777"])
+    assert answer == messages.LINKED.format(user="@amira", person="Amira Khan (S1)")
+    assert await service.person_for_user("slack", "T1", "U777") == "S1"
+
+
+async def test_link_needs_mention(service):
+    answer = await Chat(service, "CE1").send("link S1")
+    assert answer == messages.LINK_USAGE
+
+
+async def test_link_rejects_person_off_ward(service):
+    answer = await Chat(service, "CE1").send("link @x NOBODY", mentions=["U778"])
+    assert answer.startswith("'NOBODY' is not on the roster of your wards (6-west).")
+    assert await service.person_for_user("slack", "T1", "U778") is None
+
+
+async def test_link_refused_to_student(service):
+    answer = await Chat(service, "S1").send("link @x S2", mentions=["U779"])
+    assert answer.startswith(messages.EDUCATOR_ONLY.format(command="link"))
+
+
+async def test_channel_command_sets_ward_channel(service):
+    answer = await Chat(service, "CE1").send("channel 6-west", conversation="C42", direct=False)
+    assert answer == messages.CHANNEL_SET.format(ward="6 West")
+    assert await service.ward_channel("6-west", "slack") == ("T1", "C42")
+
+
+async def test_channel_command_rejected_in_dm(service):
+    answer = await Chat(service, "CE1").send("channel 6-west")
+    assert answer == messages.CHANNEL_NEEDS_CHANNEL.format(ward_key="6-west")
+    assert await service.ward_channel("6-west", "slack") is None
+
+
+async def test_user_linked_by_email(service, database):
+    roster = six_west()
+    roster.people["S1"] = replace(roster.people["S1"], email="Amira.Khan@example.nhs.uk")
+    await service.import_roster(roster)
+    assert await service.person_for_user("slack", "T1", "U900", email="amira.khan@example.nhs.uk") == "S1"
+    assert await service.person_for_user("slack", "T1", "U900") == "S1"
+    assert await service.person_for_user("slack", "T1", "U901", email="nobody@example.nhs.uk") is None
+
+
+async def test_redelivered_event_recorded_once(service):
+    assert await service.record_event("slack", "Ev123") is True
+    assert await service.record_event("slack", "Ev123") is False

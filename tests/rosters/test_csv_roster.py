@@ -471,3 +471,29 @@ def test_coach_over_policy_limit_is_rejected(tmp_path: Path) -> None:
 
     assert [(p.line, p.field) for p in raised.value.problems] == [(5, "coach")]
     assert "the ward's limit of 1" in raised.value.problems[0].message
+
+
+def test_overlapping_shifts_rejected(tmp_path: Path) -> None:
+    shifts = "date,shift,person\n2025-03-03,Early,N1\n2025-03-03,Day,N1\n2025-03-03,Late,N1\n2025-03-03,Early,S1\n"
+    problems = problems_of(tmp_path, PEOPLE, shifts)
+    problem = find(problems, "shifts.csv", 3, "shift")
+    assert problem is not None
+    assert "overlaps the Early shift on 03/03/2025 on line 2" in problem.message
+    # Day (08:30-16:30) also overlaps Late (14:30-22:30), but Early and Late only touch at 14:30.
+    assert find(problems, "shifts.csv", 4, "shift") is not None
+    assert len(problems) == 2
+
+
+def test_night_then_early_next_day_allowed(tmp_path: Path) -> None:
+    shifts = "date,shift,person\n2025-03-03,Night,N1\n2025-03-04,Late,N1\n2025-03-04,Late,S1\n"
+    roster = read_files(tmp_path, PEOPLE, shifts)
+    assert len([duty for duty in roster.duties if duty.person == "N1"]) == 2
+
+
+def test_swapped_files_reported_once(tmp_path: Path) -> None:
+    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    (tmp_path / "shifts.csv").write_text(SHIFTS, encoding="utf-8")
+    with pytest.raises(RosterError) as raised:
+        read_csv_roster(tmp_path / "shifts.csv", tmp_path / "people.csv", ward=LearningEnvironment("w", "W"))
+    assert len(raised.value.problems) == 1
+    assert "Give the people file first, then the shifts file." in raised.value.problems[0].message

@@ -169,7 +169,7 @@ def test_night_over_clock_change_lasts_nine_hours() -> None:
 def test_week0_must_be_monday() -> None:
     problems = problems_of(N021_SCENARIO, N021 / "Solution_H_0-WD_5-4-1-2", week0=date(2025, 3, 4))
 
-    assert [p.file for p in problems] == ["week0"]
+    assert [p.file for p in problems] == ["start date"]
     assert "2025-03-04 is a Tuesday" in problems[0].message
     assert "Monday 2025-03-03" in problems[0].message
 
@@ -328,10 +328,10 @@ def test_every_problem_is_reported(tmp_path: Path) -> None:
     problems = problems_of(scenario, solution_dir, week0=date(2025, 3, 5))
 
     assert [(p.file, p.line) for p in problems] == [
-        ("week0", None),
         ("Sc-n021w4.txt", 49),
         ("Sol-n021w4-1-2.txt", 7),
         ("Sol-n021w4-5-0.txt", 5),
+        ("start date", None),
     ]
 
 

@@ -21,7 +21,8 @@ from clipbot.storage.repository import ensure_organisation
 
 TABLES = {
     "organisations", "wards", "people", "ward_members", "placements", "shifts", "duties", "leave",
-    "role_assignments",
+    "role_assignments", "chat_workspaces", "chat_identities", "processed_events", "ward_channels",
+    "conversation_references", "slack_installations", "slack_bots", "slack_oauth_states",
 }
 
 

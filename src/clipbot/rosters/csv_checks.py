@@ -11,7 +11,7 @@ from clipbot.domain.people import Person, Registration
 from clipbot.domain.roles import Placement, Role, RoleAssignment
 from clipbot.domain.roster import Roster
 from clipbot.domain.rules import RuleContext, check_policy, check_regulatory
-from clipbot.domain.shifts import Duty, Leave, ShiftType, make_shift, shift_key
+from clipbot.domain.shifts import Duty, Leave, Shift, ShiftType, make_shift, shift_key
 from clipbot.domain.ward import LearningEnvironment
 from clipbot.rosters.errors import ProblemLog
 
@@ -115,6 +115,7 @@ def build_roster(
             roster.shifts[key] = make_shift(ward.key, entry.day, entry.shift_type, ward.policy.timezone)
         roster.duties.append(Duty(key, entry.person, entry.in_charge, entry.coach))
     roster.leave = _merge_leave(entry for entry in entries if entry.is_leave)
+    _check_overlaps(files, roster, entries)
 
     on_shift: dict[str, set[str]] = defaultdict(set)
     for duty in roster.duties:
@@ -131,6 +132,24 @@ def build_roster(
     _add_presets(files, roster, people, listed, entries, context)
     _check_coaches(files, roster, entries, context)
     return roster
+
+
+def _check_overlaps(files: _Files, roster: Roster, entries: Sequence[ShiftEntry]) -> None:
+    """Report a person rostered on two shifts whose times overlap, such as Early and Day."""
+    by_person: dict[str, list[tuple[Shift, ShiftEntry]]] = defaultdict(list)
+    for entry in entries:
+        if entry.shift_type is not None:
+            shift = roster.shifts[shift_key(entry.day, entry.shift_type.name)]
+            by_person[entry.person].append((shift, entry))
+    for person, shifts in by_person.items():
+        shifts.sort(key=lambda item: (item[0].starts_at, item[1].line))
+        for (earlier, first), (later, second) in zip(shifts, shifts[1:]):
+            if later.starts_at < earlier.ends_at:
+                files.shifts_problem(
+                    second.line, "shift",
+                    f"{_who(roster.people[person])} is on {second.label}, which overlaps {first.label} on line "
+                    f"{first.line}. A person works one shift at a time: delete one of the two rows.",
+                )
 
 
 def _check_entries(

@@ -83,6 +83,21 @@ _FIELD_CHOICES = ", ".join(field.value for field in FieldOfPractice)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def _looks_swapped(people_path: Path, shifts_path: Path) -> bool:
+    """Tell whether the two files were given the wrong way round, judged by their header lines."""
+    def header(path: Path) -> set[str]:
+        try:
+            with path.open(encoding="utf-8-sig", errors="replace") as file:
+                line = file.readline()
+        except OSError:
+            return set()
+        delimiter = ";" if line.count(";") > line.count(",") else ","
+        return {normalise_word(cell).replace(" ", "_") for cell in line.strip().split(delimiter)}
+
+    people_header, shifts_header = header(people_path), header(shifts_path)
+    return set(SHIFTS_REQUIRED) <= people_header and set(PEOPLE_REQUIRED) <= shifts_header
+
+
 def read_csv_roster(
     people_path: Path,
     shifts_path: Path,
@@ -96,6 +111,10 @@ def read_csv_roster(
     both files are entirely valid.
     """
     problems = ProblemLog()
+    if _looks_swapped(people_path, shifts_path):
+        problems.add(people_path.name, 1, None, f"{people_path.name} has the columns of a shifts file and "
+                     f"{shifts_path.name} those of a people file. Give the people file first, then the shifts file.")
+        problems.raise_if_any([people_path.name, shifts_path.name])
     people_table = read_table(people_path, PEOPLE_COLUMNS, PEOPLE_REQUIRED, problems)
     shifts_table = read_table(shifts_path, SHIFTS_COLUMNS, SHIFTS_REQUIRED, problems)
 

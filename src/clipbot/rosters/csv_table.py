@@ -127,6 +127,9 @@ def _read_text(path: Path, problems: ProblemLog) -> str | None:
     except FileNotFoundError:
         problems.add(path.name, None, None, f"File not found at {path}. Check the file name and folder.")
         return None
+    except IsADirectoryError:
+        problems.add(path.name, None, None, f"{path} is a folder, not a CSV file. Give the path of the file.")
+        return None
     except OSError as error:
         problems.add(path.name, None, None, f"The file could not be read: {error.strerror}.")
         return None

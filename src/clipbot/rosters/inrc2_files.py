@@ -239,6 +239,10 @@ class _Reader:
         except FileNotFoundError:
             self.problem(None, None, f"File not found at {path}. Check the file name and folder.")
             return None
+        except IsADirectoryError:
+            self.problem(None, None, f"{path} is a folder, not a file. Give the scenario file first, then the "
+                                     f"solution folder.")
+            return None
         except OSError as error:
             self.problem(None, None, f"The file could not be read: {error.strerror}.")
             return None

@@ -1,7 +1,8 @@
-"""Table definitions, kept identical to the schema that migration 0001 creates.
+"""Table definitions, kept identical to the schema that migrations 0001 and 0002 create.
 
 Every row belongs to one organisation, either through its own `organisation_id` or through its
-ward, shift or person. Queries go through the Core tables (`Record.__table__`) so that bulk updates
+ward, shift or person. The exceptions are `processed_events` and slack_sdk's three `slack_*` tables,
+which are shared by all organisations. Queries go through the Core tables (`Record.__table__`) so that bulk updates
 never leave stale objects in a session's identity map.
 """
 
@@ -26,10 +27,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ASSIGNMENT_STATUSES = ("proposed", "confirmed", "ended")
+CHAT_PLATFORMS = ("slack", "teams")
 
 # Fixed constraint names, so that migrations can refer to them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -202,6 +205,169 @@ class RoleAssignmentRecord(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+def _platform_check() -> CheckConstraint:
+    return CheckConstraint("platform IN ('slack', 'teams')", name="platform")
+
+
+class ChatWorkspaceRecord(Base):
+    """A Slack workspace or Enterprise Grid organisation, or a Teams tenant, and the organisation it serves."""
+
+    __tablename__ = "chat_workspaces"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        Index(None, "organisation_id"),
+        _platform_check(),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String, nullable=False)
+    external_id: Mapped[str] = mapped_column(String, nullable=False)
+    organisation_id: Mapped[int] = _organisation_fk()
+    name: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ChatIdentityRecord(Base):
+    """A chat user in one workspace, and the person linked to them, if any.
+
+    `workspace` is the workspace's external id, as in `chat_workspaces.external_id`.
+    """
+
+    __tablename__ = "chat_identities"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "user_id"),
+        UniqueConstraint("platform", "workspace", "person_id"),
+        Index(None, "organisation_id"),
+        Index(None, "person_id"),
+        _platform_check(),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = _organisation_fk()
+    platform: Mapped[str] = mapped_column(String, nullable=False)
+    workspace: Mapped[str] = mapped_column(String, nullable=False)
+    user_id: Mapped[str] = mapped_column(String, nullable=False)
+    person_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("people.id", ondelete="SET NULL"), nullable=True
+    )
+    email: Mapped[str | None] = mapped_column(String, nullable=True)
+    reachable: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ProcessedEventRecord(Base):
+    """An event id already handled, so that a redelivered event is handled once."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"), Index(None, "received_at"), _platform_check())
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String, nullable=False)
+    event_id: Mapped[str] = mapped_column(String, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class WardChannelRecord(Base):
+    """The channel where a ward's messages are posted on one platform."""
+
+    __tablename__ = "ward_channels"
+    __table_args__ = (UniqueConstraint("ward_id", "platform"), _platform_check())
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(Integer, ForeignKey("wards.id", ondelete="CASCADE"), nullable=False)
+    platform: Mapped[str] = mapped_column(String, nullable=False)
+    workspace: Mapped[str] = mapped_column(String, nullable=False)
+    channel_id: Mapped[str] = mapped_column(String, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ConversationReferenceRecord(Base):
+    """A serialised conversation reference, keyed "user:<user id>" or "channel:<conversation id>"."""
+
+    __tablename__ = "conversation_references"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "key"),
+        Index(None, "organisation_id"),
+        _platform_check(),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = _organisation_fk()
+    platform: Mapped[str] = mapped_column(String, nullable=False)
+    workspace: Mapped[str] = mapped_column(String, nullable=False)
+    key: Mapped[str] = mapped_column(Text, nullable=False)
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+# The three tables below belong to slack_sdk's SQLAlchemy OAuth stores (AsyncSQLAlchemyInstallationStore
+# and AsyncSQLAlchemyOAuthStateStore, slack_sdk 3.48), which build their own Table objects with these
+# default names. Columns, lengths and index names follow slack_sdk; the times are naive UTC as it writes them.
+
+
+class SlackInstallationRecord(Base):
+    __tablename__ = "slack_installations"
+    __table_args__ = (
+        Index("slack_installations_idx", "client_id", "enterprise_id", "team_id", "user_id", "installed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    app_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    enterprise_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    enterprise_url: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    team_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    bot_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    user_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    user_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    user_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    user_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    user_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    incoming_webhook_url: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_channel_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_configuration_url: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    token_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    installed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class SlackBotRecord(Base):
+    __tablename__ = "slack_bots"
+    __table_args__ = (Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    app_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    enterprise_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    team_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    bot_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    installed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class SlackOAuthStateRecord(Base):
+    __tablename__ = "slack_oauth_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(200), nullable=False)
+    expire_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
 organisations = cast(Table, OrganisationRecord.__table__)
 wards = cast(Table, WardRecord.__table__)
 people = cast(Table, PersonRecord.__table__)
@@ -211,3 +377,11 @@ shifts = cast(Table, ShiftRecord.__table__)
 duties = cast(Table, DutyRecord.__table__)
 leave = cast(Table, LeaveRecord.__table__)
 role_assignments = cast(Table, RoleAssignmentRecord.__table__)
+chat_workspaces = cast(Table, ChatWorkspaceRecord.__table__)
+chat_identities = cast(Table, ChatIdentityRecord.__table__)
+processed_events = cast(Table, ProcessedEventRecord.__table__)
+ward_channels = cast(Table, WardChannelRecord.__table__)
+conversation_references = cast(Table, ConversationReferenceRecord.__table__)
+slack_installations = cast(Table, SlackInstallationRecord.__table__)
+slack_bots = cast(Table, SlackBotRecord.__table__)
+slack_oauth_states = cast(Table, SlackOAuthStateRecord.__table__)

@@ -3,7 +3,8 @@
 Every function takes the organisation key and reads or writes only that organisation's rows. None
 of them commits: the caller owns the transaction (see `Database.transaction`). Look-ups in an
 organisation that does not exist yet find nothing. Writes to it, and `load_roster`, raise
-NotFoundError.
+NotFoundError. The chat platform functions of `clipbot.storage.platforms` are re-exported here, and
+of them only `record_event` and `forget_events_before` take no organisation.
 """
 
 from __future__ import annotations
@@ -38,30 +39,72 @@ from clipbot.storage.common import (
     ward_from_row,
 )
 from clipbot.storage.models import organisations, people, placements, ward_members, wards
+from clipbot.storage.platforms import (
+    SLACK,
+    TEAMS,
+    ChatIdentity,
+    WardChannel,
+    channel_reference_key,
+    forget_events_before,
+    identity_of_person,
+    link_identity,
+    link_workspace,
+    load_reference,
+    mark_unreachable,
+    organisation_of_workspace,
+    person_for_user,
+    record_event,
+    save_reference,
+    set_ward_channel,
+    user_for_person,
+    user_reference_key,
+    ward_channel,
+)
 from clipbot.storage.rosters import ImportReport, InvalidRosterError, load_roster, save_roster
 
 __all__ = [
     "CONFIRMED",
     "ENDED",
     "PROPOSED",
+    "SLACK",
+    "TEAMS",
+    "ChatIdentity",
     "Counts",
     "ImportReport",
     "InvalidRosterError",
     "NotFoundError",
     "StoredAssignment",
+    "WardChannel",
     "add_assignment",
     "add_person",
+    "channel_reference_key",
     "confirm_proposals",
     "end_assignments",
     "ensure_organisation",
     "find_people",
     "find_person",
+    "find_person_by_email",
+    "forget_events_before",
+    "identity_of_person",
+    "link_identity",
+    "link_workspace",
     "list_assignments",
     "list_wards",
+    "load_reference",
     "load_roster",
+    "mark_unreachable",
+    "organisation_of_workspace",
+    "person_for_user",
+    "record_event",
     "replace_proposals",
+    "save_reference",
     "save_roster",
+    "set_ward_channel",
+    "user_for_person",
+    "user_reference_key",
+    "ward_channel",
     "ward_of_student",
+    "wards_of_person",
 ]
 
 logger = logging.getLogger(__name__)
@@ -87,6 +130,32 @@ async def list_wards(session: AsyncSession, organisation: str) -> list[LearningE
         return []
     query = select(wards).where(wards.c.organisation_id == org_id).order_by(wards.c.key)
     return [ward_from_row(row) for row in (await session.execute(query)).all()]
+
+
+async def find_person_by_email(session: AsyncSession, organisation: str, email: str) -> Person | None:
+    """Return the one person whose e-mail matches, ignoring case, or None if none or several do."""
+    org_id = await find_organisation_id(session, organisation)
+    wanted = email.strip().casefold()
+    if org_id is None or not wanted:
+        return None
+    query = select(people).where(people.c.organisation_id == org_id, people.c.email.is_not(None))
+    found = [row for row in (await session.execute(query)).all() if row.email.strip().casefold() == wanted]
+    return person_from_row(found[0]) if len(found) == 1 else None
+
+
+async def wards_of_person(session: AsyncSession, organisation: str, key: str) -> list[str]:
+    """Return the keys of the wards whose roster lists the person."""
+    org_id = await find_organisation_id(session, organisation)
+    if org_id is None:
+        return []
+    query = (
+        select(wards.c.key)
+        .select_from(ward_members.join(wards, ward_members.c.ward_id == wards.c.id)
+                     .join(people, ward_members.c.person_id == people.c.id))
+        .where(people.c.organisation_id == org_id, people.c.key == key)
+        .order_by(wards.c.key)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def find_person(session: AsyncSession, organisation: str, key: str) -> Person | None:

@@ -132,11 +132,18 @@ def describe_matches(outcome: MatchOutcome, *, with_buttons: bool = True) -> Rep
     count = len(outcome.result.pairs)
     buttons: tuple[Button, ...] = ()
     if count:
-        headline = f"Proposed {count} pairs for {outcome.ward.name}. Check them, then confirm to tell each student and mentor."
+        students = len({pair.student for pair in outcome.result.pairs})
+        headline = (
+            f"Proposed {count} pairs for {students} students on {outcome.ward.name}. "
+            f"Check them, then confirm to tell each student and mentor."
+        )
         if with_buttons:
             buttons = (Button("Confirm and notify", CONFIRM_MATCH, outcome.ward.key, ButtonStyle.PRIMARY),)
     else:
-        headline = f"No new pairs to propose for {outcome.ward.name}."
+        headline = (
+            f"Matched {outcome.ward.name} afresh: every confirmed pair is still the best choice, so nothing changes."
+            if outcome.rematch else f"No new pairs to propose for {outcome.ward.name}."
+        )
     return Reply(headline, sections=tuple(sections), buttons=buttons)
 
 

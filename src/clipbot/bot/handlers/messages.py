@@ -21,6 +21,8 @@ EDUCATOR_ONLY = (
     "If you need a roster, matching or coach groups, ask your clinical educator."
 )
 
+YOUR_EDUCATORS = "Your clinical educator is {names}."
+
 NOT_YOUR_WARD = "You are not the clinical educator for {ward}, so you can't run '{command}' for it. Your wards: {wards}."
 
 STUDENT_HELP = (
@@ -52,6 +54,13 @@ UNKNOWN = "Sorry, I didn't understand '{text}'."
 
 NO_ASSESSOR = "You don't have a practice assessor yet. Your clinical educator will let you know once one is confirmed."
 NO_SUPERVISOR = "You don't have a named practice supervisor yet. Your clinical educator will let you know once one is confirmed."
+NO_COACH = (
+    "Nobody can coach you on the {shift} shift. I've told your clinical educator; "
+    "speak to the nurse in charge when you arrive."
+)
+
+GAP_ALERT = "⚠ Supervision gap on {ward}: {student} has no coach on the {shift} shift ({reason})."
+
 NO_SHIFT_TODAY = "You're not on a shift today, so you have no coach today."
 
 MISSING_WARD = "Which ward? Try '{command} WARD', for example '{command} {example}'."

@@ -17,7 +17,11 @@ async def check_educator(event: Event, context: HandlerContext, command: str, wa
         return False
     wards = await context.service.educator_wards(event.person)
     if not wards:
-        await context.reply(Reply(messages.EDUCATOR_ONLY.format(command=command)))
+        names = await context.service.educator_names_for(event.person)
+        refusal = messages.EDUCATOR_ONLY.format(command=command)
+        if names:
+            refusal += " " + messages.YOUR_EDUCATORS.format(names=" or ".join(names))
+        await context.reply(Reply(refusal))
         return False
     if ward_key is not None and ward_key not in wards:
         await context.reply(Reply(messages.NOT_YOUR_WARD.format(ward=ward_key, command=command, wards=", ".join(wards))))

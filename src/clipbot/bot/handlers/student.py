@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from clipbot.bot.events import Event, Reply, Section
 from clipbot.bot.handlers import messages
 from clipbot.bot.handlers.context import HandlerContext
@@ -33,7 +35,8 @@ async def answer_team_question(event: Event, context: HandlerContext) -> None:
     if wants_supervisor:
         sections.append(Section(_supervisor_text(team)))
     if wants_coach:
-        sections.append(_coach_section(team))
+        sections.append(_coach_section(team, context.service.now()))
+        await _alert_educators(team, context)
     await context.reply(Reply(text=sections[0].text, sections=tuple(sections[1:])))
 
 
@@ -49,16 +52,30 @@ def _supervisor_text(team: StudentTeam) -> str:
     return f"Your named practice supervisor is {messages.person_label(team.supervisor)}."
 
 
-def _coach_section(team: StudentTeam) -> Section:
+def _coach_section(team: StudentTeam, now: datetime) -> Section:
     if not team.shifts_today:
         return Section(messages.NO_SHIFT_TODAY)
     lines = []
     for plan, coach in team.shifts_today:
+        # A night that started yesterday and a shift later today can both be listed after midnight.
         if coach is None:
-            lines.append(
-                f"Nobody is set to coach you on the {plan.shift.label()} shift yet. "
-                f"Your clinical educator has been told; speak to the nurse in charge when you arrive."
-            )
+            line = messages.NO_COACH.format(shift=plan.shift.label())
         else:
-            lines.append(f"Your coach on the {plan.shift.label()} shift is {messages.person_label(coach)}.")
+            line = f"Your coach on the {plan.shift.label()} shift is {messages.person_label(coach)}."
+        if plan.shift.starts_at <= now < plan.shift.ends_at:
+            line = "Right now, " + line[0].lower() + line[1:]
+        lines.append(line)
     return Section("\n".join(lines))
+
+
+async def _alert_educators(team: StudentTeam, context: HandlerContext) -> None:
+    """Tell the ward's clinical educators straight away about a shift where the student has no coach."""
+    gaps = [plan for plan, coach in team.shifts_today if coach is None]
+    if not gaps or team.ward is None:
+        return
+    for educator in await context.service.ward_educators(team.ward.key):
+        for plan in gaps:
+            reason = next((gap.reason for gap in plan.gaps if gap.student == team.student.key), "")
+            await context.notify(educator, Reply(messages.GAP_ALERT.format(
+                student=messages.person_label(team.student), shift=plan.shift.label(), ward=team.ward.name, reason=reason,
+            )))
