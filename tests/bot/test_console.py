@@ -3,55 +3,21 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-import pytest
 
 from clipbot.bot.adapters.console import ConsoleChat, event_from_line, render_reply
 from clipbot.bot.events import Button, Event, EventKind, Fact, Reply, Section
 from clipbot.bot.handlers.context import HandlerContext
 from clipbot.bot.handlers.router import dispatch
 from clipbot.bot.handlers import messages
+from six_west import LONDON, MONDAY, ORGANISATION, six_west
 from clipbot.clock import FixedClock
-from clipbot.domain.people import FieldOfPractice, Person, Registration
-from clipbot.domain.roles import Placement
 from clipbot.domain.roster import Roster
-from clipbot.domain.shifts import DEFAULT_SHIFT_TYPES, Duty, Leave, make_shift
+from clipbot.domain.shifts import Leave
 from clipbot.domain.ward import LearningEnvironment
 from clipbot.service import WardService
 from clipbot.storage.database import Database
-
-LONDON = ZoneInfo("Europe/London")
-MONDAY = date(2026, 3, 2)
-SHIFT_TYPES = {shift_type.name: shift_type for shift_type in DEFAULT_SHIFT_TYPES}
-ORGANISATION = "st-elsewhere"
-
-
-def six_west() -> Roster:
-    ward = LearningEnvironment("6-west", "6 West")
-    people = [
-        Person("S1", "Amira Khan", Registration.STUDENT, FieldOfPractice.ADULT, programme_part=2),
-        Person("S2", "Ben Price", Registration.STUDENT, FieldOfPractice.ADULT, programme_part=1),
-        Person("RN1", "Grace Obi", Registration.REGISTERED_NURSE, FieldOfPractice.ADULT),
-        Person("RN2", "Hugh Bell", Registration.REGISTERED_NURSE, FieldOfPractice.ADULT),
-        Person("RN3", "Ivy Ross", Registration.REGISTERED_NURSE, FieldOfPractice.CHILDREN),
-        Person("HN1", "Jane Fox", Registration.REGISTERED_NURSE, FieldOfPractice.ADULT),
-        Person("HCA1", "Jo Wood", Registration.UNREGISTERED),
-    ]
-    roster = Roster(ward=ward, people={person.key: person for person in people})
-    for offset in range(5):
-        day = MONDAY + timedelta(days=offset)
-        early = make_shift(ward.key, day, SHIFT_TYPES["Early"])
-        late = make_shift(ward.key, day, SHIFT_TYPES["Late"])
-        roster.shifts[early.key] = early
-        roster.shifts[late.key] = late
-        roster.duties += [Duty(early.key, key) for key in ("S1", "S2", "RN1", "RN2", "HCA1")]
-        roster.duties.append(Duty(early.key, "HN1", in_charge=True))
-        roster.duties += [Duty(late.key, key) for key in ("RN3", "HCA1")]
-    roster.placements = [Placement(key, ward.key, MONDAY, MONDAY + timedelta(days=27)) for key in ("S1", "S2")]
-    return roster
-
 
 class Transcript:
     """One person's side of a console conversation; `said` holds everything the bot wrote."""
@@ -73,15 +39,6 @@ class Transcript:
         start = len(self.said)
         await self.chat.send(line)
         return "\n".join(self.said[start:])
-
-
-@pytest.fixture
-async def service(database: Database) -> WardService:
-    clock = FixedClock(datetime.combine(MONDAY, time(9, 0), tzinfo=LONDON))
-    ward_service = WardService(database, clock, ORGANISATION)
-    await ward_service.import_roster(six_west())
-    await ward_service.add_educator("CE1", "6-west", name="Sam Carter")
-    return ward_service
 
 
 async def test_student_help_lists_questions(service):

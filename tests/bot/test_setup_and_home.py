@@ -6,7 +6,6 @@ import logging
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-import pytest
 
 from clipbot.bot.events import Attachment, Event, EventKind, Form, Reply
 from clipbot.bot.handlers import messages
@@ -16,8 +15,7 @@ from clipbot.bot.handlers.setup import MAX_ROSTER_BYTES
 from clipbot.clock import FixedClock
 from clipbot.domain.shifts import DEFAULT_SHIFT_TYPES, Duty, make_shift
 from clipbot.service import WardService
-from clipbot.storage.database import Database
-from test_console import LONDON, MONDAY, ORGANISATION, six_west
+from six_west import LONDON, MONDAY, ORGANISATION, six_west
 
 PEOPLE = b"id,name,role,field\nS9,Cleo Hart,student,adult\nRN9,Dina Shah,registered nurse,adult\n"
 SHIFTS = b"date,shift,person\n2026-03-09,Early,S9\n2026-03-09,Early,RN9\n"
@@ -80,15 +78,6 @@ def _text(reply: Reply) -> str:
     parts = [reply.text] + [section.text for section in reply.sections if section.text]
     parts += [f"{fact.label}: {fact.value}" for section in reply.sections for fact in section.facts]
     return "\n".join(parts)
-
-
-@pytest.fixture
-async def service(database: Database) -> WardService:
-    clock = FixedClock(datetime.combine(MONDAY, time(9, 0), tzinfo=LONDON))
-    ward_service = WardService(database, clock, ORGANISATION)
-    await ward_service.import_roster(six_west())
-    await ward_service.add_educator("CE1", "6-west", name="Sam Carter")
-    return ward_service
 
 
 async def test_roster_import_from_attachments(service):
