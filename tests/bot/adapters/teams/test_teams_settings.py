@@ -1,0 +1,106 @@
+"""Teams settings from the environment: the Bot Framework's variable names, and checks that name the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from clipbot.bot.adapters.teams.settings import TeamsSettings
+from clipbot.config import ConfigError
+
+APP_ID = "5e7a1c90-2b3d-4f6e-8a1c-9d0b7e6f5a32"
+TENANT = "3f2b9c1e-7a4d-4e8b-9c6f-2d1e0a5b7c84"
+
+
+def test_empty_environment_leaves_teams_off():
+    settings = TeamsSettings.from_environment({})
+    assert settings.enabled is False
+    assert settings.organisation == "default"
+
+
+def test_multi_tenant_app_read():
+    settings = TeamsSettings.from_environment({"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "secret"})
+    assert settings.app_id == APP_ID
+    assert settings.app_type == "MultiTenant"
+    assert settings.authenticated is True
+
+
+def test_app_type_any_case():
+    settings = TeamsSettings.from_environment({
+        "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "secret", "MicrosoftAppType": "singletenant",
+        "MicrosoftAppTenantId": TENANT,
+    })
+    assert settings.app_type == "SingleTenant"
+
+
+def test_unknown_app_type_rejected():
+    with pytest.raises(ConfigError, match="MicrosoftAppType is 'Personal'"):
+        TeamsSettings.from_environment({"MicrosoftAppId": APP_ID, "MicrosoftAppType": "Personal"})
+
+
+def test_single_tenant_needs_tenant_id():
+    with pytest.raises(ConfigError, match="MicrosoftAppTenantId is missing"):
+        TeamsSettings.from_environment({
+            "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "secret", "MicrosoftAppType": "SingleTenant",
+        })
+
+
+def test_managed_identity_needs_no_password():
+    settings = TeamsSettings.from_environment({
+        "MicrosoftAppId": APP_ID, "MicrosoftAppType": "UserAssignedMSI", "MicrosoftAppTenantId": TENANT,
+    })
+    assert settings.app_password == ""
+
+
+def test_password_required_for_multi_tenant():
+    with pytest.raises(ConfigError, match="MicrosoftAppPassword is missing"):
+        TeamsSettings.from_environment({"MicrosoftAppId": APP_ID})
+
+
+def test_password_without_app_id_rejected():
+    with pytest.raises(ConfigError, match="MicrosoftAppId is missing"):
+        TeamsSettings.from_environment({"MicrosoftAppPassword": "secret"})
+
+
+def test_unauthenticated_mode_is_explicit():
+    settings = TeamsSettings.from_environment({"TEAMS_ALLOW_UNAUTHENTICATED": "true"})
+    assert settings.enabled is True
+    assert settings.authenticated is False
+
+
+def test_unauthenticated_mode_refused_with_app_id():
+    with pytest.raises(ConfigError, match="always authenticated"):
+        TeamsSettings.from_environment({
+            "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "secret", "TEAMS_ALLOW_UNAUTHENTICATED": "yes",
+        })
+
+
+def test_unreadable_flag_rejected():
+    with pytest.raises(ConfigError, match="TEAMS_ALLOW_UNAUTHENTICATED is 'maybe'"):
+        TeamsSettings.from_environment({"TEAMS_ALLOW_UNAUTHENTICATED": "maybe"})
+
+
+def test_not_enabled_explains_both_ways():
+    with pytest.raises(ConfigError, match="TEAMS_ALLOW_UNAUTHENTICATED=true"):
+        TeamsSettings().require_enabled()
+
+
+def test_organisation_falls_back_to_clipbot_organisation():
+    settings = TeamsSettings.from_environment({"CLIPBOT_ORGANISATION": "st-elsewhere"})
+    assert settings.organisation == "st-elsewhere"
+
+
+def test_teams_organisation_wins():
+    settings = TeamsSettings.from_environment({"CLIPBOT_ORGANISATION": "st-elsewhere", "TEAMS_ORGANISATION": "north"})
+    assert settings.organisation == "north"
+
+
+def test_repr_hides_password():
+    settings = TeamsSettings(app_id=APP_ID, app_password="very-secret-value")
+    assert "very-secret-value" not in repr(settings)
+    assert APP_ID in repr(settings)
+
+
+def test_errors_never_show_password():
+    with pytest.raises(ConfigError) as raised:
+        TeamsSettings.from_environment({"MicrosoftAppPassword": "very-secret-value"})
+    assert "very-secret-value" not in str(raised.value)
