@@ -30,8 +30,10 @@ test: $(INSTALLED)
 		echo "Start it, or set TEST_POSTGRES_URL, to test against it too."; \
 	fi
 
+# ARGS go to the trust-scale benchmark and SLACK_ARGS to the Slack acknowledgement benchmark.
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/trust_scale.py $(ARGS)
+	$(BIN)/python benchmarks/slack_ack.py $(SLACK_ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

@@ -179,3 +179,19 @@ def test_reimport_keeps_ward_name(workspace, capsys):
     capsys.readouterr()
     assert main(["coaches", "6-west", "2026-03-07"]) == 0
     assert "No students are on shift on 6 West" in capsys.readouterr().out
+
+
+def test_teams_package_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MicrosoftAppId", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("MicrosoftAppPassword", "not-a-real-secret")
+    out = tmp_path / "clipbot-teams.zip"
+    assert main(["teams-package", str(out), "--website-url", "https://clipbot.example.nhs.uk/"]) == 0
+    assert out.is_file()
+    assert "not-a-real-secret" not in capsys.readouterr().out
+
+
+def test_teams_package_needs_https(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MicrosoftAppId", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("MicrosoftAppPassword", "not-a-real-secret")
+    assert main(["teams-package", str(tmp_path / "x.zip"), "--website-url", "http://insecure.example/"]) == 2
+    assert "https" in capsys.readouterr().err

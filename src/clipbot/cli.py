@@ -113,7 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--start", type=_date, help="Monday of week 0 (default: 19 Oct 2026, across the clock change)")
     demo.add_argument("--database", help="database URL to use instead of a fresh temporary SQLite file")
 
-    serve = commands.add_parser("serve", help="run the web server for Slack, with a health check at /healthz")
+    package = commands.add_parser("teams-package", help="build the Teams app package (zip) to upload to Teams")
+    package.add_argument("out", type=Path, help="where to write the zip, for example clipbot-teams.zip")
+    package.add_argument("--website-url", required=True, help="https address of your clipbot service")
+    package.add_argument("--privacy-url", help="https address of your privacy notice (default: the website)")
+    package.add_argument("--terms-url", help="https address of your terms of use (default: the website)")
+    package.add_argument("--developer-name", default="clipbot", help="the organisation shown as the developer")
+
+    serve = commands.add_parser("serve", help="run the web server for Slack and Teams, with a health check at /healthz")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="TCP port to listen on (default: 3000)")
     serve.add_argument("--socket-mode", action="store_true",
@@ -137,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_demo(arguments))
     if arguments.command == "serve":
         return _serve(arguments, settings)
+    if arguments.command == "teams-package":
+        return _teams_package(arguments)
     try:
         return asyncio.run(_run(arguments, settings))
     except (UserError, RosterError) as error:
@@ -166,6 +175,23 @@ async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         return await handler(arguments, service)
     finally:
         await database.dispose()
+
+
+def _teams_package(arguments: argparse.Namespace) -> int:
+    from clipbot.bot.adapters.teams.package import build_package
+    from clipbot.bot.adapters.teams.settings import TeamsSettings
+
+    try:
+        teams = TeamsSettings.from_environment()
+        path = build_package(
+            arguments.out, teams, website_url=arguments.website_url, privacy_url=arguments.privacy_url,
+            terms_url=arguments.terms_url, developer_name=arguments.developer_name,
+        )
+    except (ConfigError, ValueError) as error:
+        print(f"clipbot: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"Wrote the Teams app package to {path}. Upload it in Teams under Apps > Manage your apps.")
+    return 0
 
 
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,7 @@ from clipbot.storage.database import default_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
-# Where each Slack value is found in the app's settings at api.slack.com/apps, for error messages.
+# The place of each Slack value in the app's settings at api.slack.com/apps, for error messages.
 _SLACK_HELP = {
     "SLACK_SIGNING_SECRET": "Basic Information > App Credentials > Signing Secret",
     "SLACK_BOT_TOKEN": "OAuth & Permissions > Bot User OAuth Token (starts with xoxb-)",

@@ -1,0 +1,129 @@
+"""The aiohttp application behind `clipbot serve`: the chat platforms' endpoints and a health check.
+
+Routes:
+- Slack's (see `clipbot.bot.adapters.slack.routes`) when Slack is configured;
+- POST /api/messages for Microsoft Teams (see `clipbot.bot.adapters.teams.app`) when Teams is configured;
+- GET /healthz: 200 with a small JSON body when a database query succeeds, 503 when it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+
+from aiohttp import web
+from sqlalchemy import text
+
+from clipbot.bot.adapters.slack.app import Sleep
+from clipbot.bot.adapters.slack.routes import SLACK_KEY, add_slack_routes, socket_mode_handler
+from clipbot.bot.adapters.teams.app import add_teams_routes
+from clipbot.bot.adapters.teams.settings import TeamsSettings
+from clipbot.clock import Clock, SystemClock
+from clipbot.service import WardService
+from clipbot.config import ConfigError, Settings
+from clipbot.storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+
+DATABASE_KEY = web.AppKey("database", Database)
+
+
+
+def create_web_app(settings: Settings, database: Database, *, clock: Clock | None = None,
+                   sleep: Sleep = asyncio.sleep, teams: TeamsSettings | None = None) -> web.Application:
+    """Build the application. Slack's and Teams' routes exist only when each is configured.
+
+    The caller owns `database` and disposes of it after the application has shut down.
+    """
+    application = web.Application()
+    application[DATABASE_KEY] = database
+    application.router.add_get(HEALTH_PATH, _health)
+    clock = clock or SystemClock()
+    if teams is not None and teams.enabled:
+        add_teams_routes(
+            application, settings=teams, database=database,
+            service_factory=lambda organisation: WardService(database, clock, organisation),
+        )
+    else:
+        logger.info("Teams is disabled: set MicrosoftAppId and MicrosoftAppPassword to enable it.")
+    if not settings.slack_enabled:
+        logger.info("Slack is disabled: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to enable it.")
+        return application
+    add_slack_routes(application, settings, database, clock, sleep)
+    return application
+
+
+async def _health(request: web.Request) -> web.Response:
+    database = request.app[DATABASE_KEY]
+    slack = "enabled" if SLACK_KEY in request.app else "disabled"
+    try:
+        async with database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means the database is unavailable
+        logger.error("Health check failed: the database query raised %s.", type(error).__name__)
+        return web.json_response({"status": "unavailable", "database": "unreachable", "slack": slack}, status=503)
+    return web.json_response({"status": "ok", "database": "ok", "slack": slack})
+
+
+async def serve(settings: Settings, *, host: str, port: int, socket_mode: bool = False) -> None:
+    """Run the server until SIGINT or SIGTERM, then shut down cleanly."""
+    if socket_mode and not settings.slack_app_token:
+        raise ConfigError(
+            "--socket-mode needs SLACK_APP_TOKEN, an app-level token with the connections:write scope "
+            "(Basic Information > App-Level Tokens in your Slack app's settings)."
+        )
+    if socket_mode and not settings.slack_enabled:
+        raise ConfigError("--socket-mode needs Slack to be configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.")
+
+    teams = TeamsSettings.from_environment()
+    teams.check()
+    database = Database(settings.database_url)
+    runner: web.AppRunner | None = None
+    handler = None
+    try:
+        await database.upgrade()
+        application = create_web_app(settings, database, teams=teams)
+        runner = web.AppRunner(application, access_log=None)
+        await runner.setup()
+        freeze_startup_objects()
+        await web.TCPSite(runner, host, port).start()
+        logger.info("clipbot is listening on http://%s:%d.", host, port)
+        if socket_mode:
+            handler = socket_mode_handler(application[SLACK_KEY], settings.slack_app_token)
+            await handler.connect_async()
+            logger.info("Connected to Slack in Socket Mode.")
+        await _wait_for_stop_signal()
+    finally:
+        logger.info("clipbot is shutting down.")
+        if handler is not None:
+            await handler.close_async()
+        if runner is not None:
+            await runner.cleanup()
+        await database.dispose()
+
+
+def freeze_startup_objects() -> None:
+    """Exclude everything created during start-up from later garbage collections.
+
+    The imported libraries leave several hundred thousand objects that a full collection would
+    otherwise scan each time, which paused the event loop, and so acknowledgements, for 50 to
+    100 ms at a time under benchmarks/slack_ack.py. gc.freeze() keeps them out of collections.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+async def _wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
