@@ -23,6 +23,7 @@ from clipbot.domain.ward import LearningEnvironment
 from clipbot.domain.roster import Roster
 from clipbot.rosters import RosterError, read_csv_roster, read_inrc2_roster
 from clipbot.service import UserError, WardService
+from clipbot.simulation import Answers, simulate
 from clipbot.storage.database import Database, default_database_url
 
 DEMO_START = date(2026, 10, 19)
@@ -149,6 +150,20 @@ async def _replay(database: Database, roster: Roster, source: str, out: Printer)
         out.line(f"{student} > who is my team?")
         await ConsoleChat(service, student, out.line).send("who is my team?")
 
+    week_zero = datetime.combine(days[0] - timedelta(days=days[0].weekday()), time(0, 0), tzinfo=zone)
+    last_week_end = datetime.combine(days[-1] + timedelta(days=6 - days[-1].weekday()), time(0, 0), tzinfo=zone)
+    out.heading("What the bot does unasked: protected time, reminders, ratings and the educator's digest")
+    students = [person.key for person in roster.students()]
+    answers = Answers(decliner=students[-1])
+    out.line("Simulated time: everyone books the first time offered, meets and rates; "
+             f"{answers.decliner} turns one week down for a study day.")
+    transcript = await simulate(
+        service, week_zero, last_week_end + timedelta(days=2), answers, out.line,
+        verbose=out.verbose, detail_until=week_zero + timedelta(days=7),
+    )
+    if not out.verbose:
+        out.line("... (the other weeks go the same way; --verbose shows every message)")
+
     out.heading("Summary")
     summary = await service.roster_summary(roster.ward.key)
     out.line(f"Students: {len(summary.students)}")
@@ -157,6 +172,14 @@ async def _replay(database: Database, roster: Roster, source: str, out: Printer)
     out.line(f"Coach groups: {tally.groups} ({tally.shared} with 2-3 students, {tally.single} single)")
     out.line(f"Students kept the same coach as their previous shift: {tally.continued} of {tally.returning} times")
     out.line(f"Supervision gaps: {len(gap_lines)}")
+    sent = transcript.counts
+    out.line(
+        f"Messages the bot sent unasked: {sum(sent.values())} ({sent['coach-post']} coach posts, "
+        f"{sent['pt-offer']} protected-time offers, {sent['pt-nudge']} mid-week nudges, "
+        f"{sent['pt-booked']} booking confirmations with calendar invites, {sent['pt-reminder']} reminders, "
+        f"{sent['pt-check']} \"did you meet?\" checks, {sent['rate-shift'] + sent['rate-session']} rating forms, "
+        f"{sent['digest']} educator digests)"
+    )
     for line in gap_lines:
         out.line(f"  ⚠ {line}")
     return 0

@@ -18,7 +18,11 @@ from sqlalchemy import text
 
 from clipbot.bot.adapters.slack.app import Sleep
 from clipbot.bot.adapters.slack.routes import SLACK_KEY, add_slack_routes, socket_mode_handler
-from clipbot.bot.adapters.teams.app import add_teams_routes
+from clipbot.bot.adapters.slack.outbox import SlackOutboxSender
+from clipbot.bot.adapters.teams.app import TEAMS_BOT, add_teams_routes
+from clipbot.bot.adapters.teams.outbox import TeamsOutboxSender
+from clipbot.jobs import start_jobs, stop_jobs
+from clipbot.outbox.routing import PlatformSender
 from clipbot.bot.adapters.teams.settings import TeamsSettings
 from clipbot.clock import Clock, SystemClock
 from clipbot.service import WardService
@@ -34,9 +38,11 @@ DATABASE_KEY = web.AppKey("database", Database)
 
 
 def create_web_app(settings: Settings, database: Database, *, clock: Clock | None = None,
-                   sleep: Sleep = asyncio.sleep, teams: TeamsSettings | None = None) -> web.Application:
+                   sleep: Sleep = asyncio.sleep, teams: TeamsSettings | None = None,
+                   jobs: bool = False) -> web.Application:
     """Build the application. Slack's and Teams' routes exist only when each is configured.
 
+    With `jobs`, the application also plans and sends the bot's own messages while it runs.
     The caller owns `database` and disposes of it after the application has shut down.
     """
     application = web.Application()
@@ -50,11 +56,27 @@ def create_web_app(settings: Settings, database: Database, *, clock: Clock | Non
         )
     else:
         logger.info("Teams is disabled: set MicrosoftAppId and MicrosoftAppPassword to enable it.")
-    if not settings.slack_enabled:
+    if settings.slack_enabled:
+        add_slack_routes(application, settings, database, clock, sleep)
+    else:
         logger.info("Slack is disabled: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to enable it.")
-        return application
-    add_slack_routes(application, settings, database, clock, sleep)
+    if jobs:
+        application.cleanup_ctx.append(_timed_work(database, clock))
     return application
+
+
+def _timed_work(database: Database, clock: Clock):
+    async def run(application: web.Application):
+        platforms: dict[str, PlatformSender] = {}
+        if SLACK_KEY in application:
+            platforms["slack"] = SlackOutboxSender(application[SLACK_KEY])
+        if TEAMS_BOT in application:
+            platforms["teams"] = TeamsOutboxSender(application[TEAMS_BOT].messenger)
+        scheduler = start_jobs(database, clock, platforms)
+        yield
+        await stop_jobs(scheduler)
+
+    return run
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -86,7 +108,7 @@ async def serve(settings: Settings, *, host: str, port: int, socket_mode: bool =
     handler = None
     try:
         await database.upgrade()
-        application = create_web_app(settings, database, teams=teams)
+        application = create_web_app(settings, database, teams=teams, jobs=True)
         runner = web.AppRunner(application, access_log=None)
         await runner.setup()
         freeze_startup_objects()

@@ -348,3 +348,14 @@ def test_digest_last_miss_wins():
 
 def test_digest_empty():
     assert weekly_digest([]) == {}
+
+
+def test_sunday_night_slots_stay_in_week():
+    ward = WardBuilder()
+    sunday_night = shift(6, "Night")
+    ward.student("S1", on=[sunday_night])
+    ward.nurse("RN1", on=[sunday_night])
+    roster = ward.build()
+    monday = roster.shifts[sunday_night].day - timedelta(days=6)
+    slots = propose_slots(roster, "S1", ["RN1"], monday, limit=5)
+    assert [slot.start.strftime("%a %H:%M") for slot in slots] == ["Sun 23:30"]

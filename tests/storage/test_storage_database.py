@@ -22,7 +22,8 @@ from clipbot.storage.repository import ensure_organisation
 TABLES = {
     "organisations", "wards", "people", "ward_members", "placements", "shifts", "duties", "leave",
     "role_assignments", "chat_workspaces", "chat_identities", "processed_events", "ward_channels",
-    "conversation_references", "slack_installations", "slack_bots", "slack_oauth_states",
+    "conversation_references", "slack_installations", "slack_bots", "slack_oauth_states", "outbox",
+    "protected_sessions", "ratings", "pauses",
 }
 
 

@@ -144,7 +144,7 @@ def propose_slots(
 ) -> list[Slot]:
     """Propose up to `limit` protected-time slots for `student` in the week starting `monday`.
 
-    A slot lies inside a shift that starts that week and that the student and one of `mentors`
+    A slot starts that week and lies inside a shift that the student and one of `mentors`
     (their practice assessor or named practice supervisor) both work, neither on leave that day.
     It keeps clear of the shift's first and last hour for handover. Where several mentors share a
     shift, the first in `mentors` is chosen. `minutes` defaults to the ward policy's
@@ -181,7 +181,9 @@ def propose_slots(
             None,
         )
         if mentor is not None:
-            by_day[shift.day].extend(_slots_in_shift(shift, mentor, length, zone))
+            # A Sunday night runs into Monday; a slot after midnight would belong to the next week.
+            slots = _slots_in_shift(shift, mentor, length, zone)
+            by_day[shift.day].extend(slot for slot in slots if slot.start.date() <= sunday)
 
     # Round robin over the days: every day's first slot, then every day's second, and so on.
     chosen: list[Slot] = []

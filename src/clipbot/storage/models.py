@@ -1,4 +1,4 @@
-"""Table definitions, kept identical to the schema that migrations 0001 and 0002 create.
+"""Table definitions, kept identical to the schema that migrations 0001 to 0004 create.
 
 Every row belongs to one organisation, either through its own `organisation_id` or through its
 ward, shift or person. The exceptions are `processed_events` and slack_sdk's three `slack_*` tables,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -300,6 +301,142 @@ class ConversationReferenceRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class OutboxRecord(Base):
+    """A message that clipbot sends on its own at `due_at`, and where its delivery has got to.
+
+    The two partial indexes serve the dispatcher's claim query: due pending messages, and messages
+    whose sender's lease has run out. Rows that are sent, dropped or failed are in neither.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'sending', 'sent', 'dropped', 'failed')", name="state"),
+        CheckConstraint("recipient_kind IN ('person', 'ward')", name="recipient_kind"),
+        _platform_check(),
+        Index(None, "organisation_id"),
+        Index(
+            "ix_outbox_pending_next_attempt_at",
+            "next_attempt_at",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index(
+            "ix_outbox_sending_lease_until",
+            "lease_until",
+            sqlite_where=text("state = 'sending'"),
+            postgresql_where=text("state = 'sending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = _organisation_fk()
+    idempotency_key: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String, nullable=False)
+    platform: Mapped[str | None] = mapped_column(String, nullable=True)
+    recipient_kind: Mapped[str] = mapped_column(String, nullable=False)
+    recipient: Mapped[str] = mapped_column(String, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    lease_owner: Mapped[str | None] = mapped_column(String, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    platform_message_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+PROTECTED_SESSION_STATES = ("offered", "booked", "confirmed", "not_met", "declined")
+RATING_SUBJECTS = ("session", "shift")
+
+
+class ProtectedSessionRecord(Base):
+    """A student's protected learning time in one ISO week, from a suggestion to whether they met.
+
+    People and wards are stored by key, not by row id, so the history outlives a roster re-import.
+    `offered` is a time the student suggested and the mentor has not yet accepted, and `declined`
+    is either the student's "not this week" or a mentor turning a suggestion down (`decided_by`
+    says whose). A declined week has no mentor or times. The partial unique index allows one booked
+    or confirmed session per student and week.
+    """
+
+    __tablename__ = "protected_sessions"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('offered', 'booked', 'confirmed', 'not_met', 'declined')", name="state"
+        ),
+        Index(None, "organisation_id", "iso_week"),
+        Index(None, "organisation_id", "student"),
+        Index(
+            "uq_protected_sessions_booked_week",
+            "organisation_id",
+            "student",
+            "iso_week",
+            unique=True,
+            sqlite_where=text("state IN ('booked', 'confirmed')"),
+            postgresql_where=text("state IN ('booked', 'confirmed')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = _organisation_fk()
+    student: Mapped[str] = mapped_column(String, nullable=False)
+    mentor: Mapped[str | None] = mapped_column(String, nullable=True)
+    ward: Mapped[str] = mapped_column(String, nullable=False)
+    iso_week: Mapped[str] = mapped_column(String, nullable=False)
+    shift_key: Mapped[str | None] = mapped_column(String, nullable=True)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class RatingRecord(Base):
+    """A student's 1-5 rating of a protected-time session or a coached shift, one per subject.
+
+    `subject_key` is the session id for a session and "<ward>/<shift key>" for a shift. `mentor` is
+    the session's mentor or the shift's coach, kept for group averages only.
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "student", "subject_kind", "subject_key"),
+        CheckConstraint("subject_kind IN ('session', 'shift')", name="subject_kind"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        Index(None, "organisation_id", "ward"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = _organisation_fk()
+    student: Mapped[str] = mapped_column(String, nullable=False)
+    ward: Mapped[str] = mapped_column(String, nullable=False)
+    mentor: Mapped[str | None] = mapped_column(String, nullable=True)
+    subject_kind: Mapped[str] = mapped_column(String, nullable=False)
+    subject_key: Mapped[str] = mapped_column(String, nullable=False)
+    score: Mapped[int] = mapped_column(Integer, nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PauseRecord(Base):
+    """A person who asked for no messages until the end of `until`, a local date."""
+
+    __tablename__ = "pauses"
+    __table_args__ = (UniqueConstraint("organisation_id", "person"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = _organisation_fk()
+    person: Mapped[str] = mapped_column(String, nullable=False)
+    until: Mapped[date] = mapped_column(Date, nullable=False)
+
+
 # The three tables below belong to slack_sdk's SQLAlchemy OAuth stores (AsyncSQLAlchemyInstallationStore
 # and AsyncSQLAlchemyOAuthStateStore, slack_sdk 3.48), which build their own Table objects with these
 # default names. Columns, lengths and index names follow slack_sdk; the times are naive UTC as it writes them.
@@ -382,6 +519,10 @@ chat_identities = cast(Table, ChatIdentityRecord.__table__)
 processed_events = cast(Table, ProcessedEventRecord.__table__)
 ward_channels = cast(Table, WardChannelRecord.__table__)
 conversation_references = cast(Table, ConversationReferenceRecord.__table__)
+outbox = cast(Table, OutboxRecord.__table__)
+protected_sessions = cast(Table, ProtectedSessionRecord.__table__)
+ratings = cast(Table, RatingRecord.__table__)
+pauses = cast(Table, PauseRecord.__table__)
 slack_installations = cast(Table, SlackInstallationRecord.__table__)
 slack_bots = cast(Table, SlackBotRecord.__table__)
 slack_oauth_states = cast(Table, SlackOAuthStateRecord.__table__)

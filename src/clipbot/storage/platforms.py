@@ -465,3 +465,33 @@ async def load_reference(
         cr.c.organisation_id == org_id, cr.c.platform == platform, cr.c.workspace == workspace, cr.c.key == key
     )
     return await session.scalar(query)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAccount:
+    """One chat account of a roster person: where it is, and whether messages still reach it."""
+
+    platform: str
+    workspace: str
+    user_id: str
+    reachable: bool
+
+
+async def chat_accounts_of_person(session: AsyncSession, organisation: str, person_key: str) -> list[ChatAccount]:
+    """Return the person's linked chat accounts on every platform, most recently updated first."""
+    org_id = await find_organisation_id(session, organisation)
+    if org_id is None:
+        return []
+    ci = chat_identities
+    query = (
+        select(ci.c.platform, ci.c.workspace, ci.c.user_id, ci.c.reachable)
+        .select_from(ci.join(people, ci.c.person_id == people.c.id))
+        .where(ci.c.organisation_id == org_id, people.c.organisation_id == org_id, people.c.key == person_key)
+        .order_by(ci.c.updated_at.desc(), ci.c.platform)
+    )
+    return [ChatAccount(row.platform, row.workspace, row.user_id, row.reachable) for row in await session.execute(query)]
+
+
+async def list_organisations(session: AsyncSession) -> list[str]:
+    """Return the keys of every organisation, for jobs that serve all of them."""
+    return list((await session.scalars(select(organisations.c.key).order_by(organisations.c.key))).all())

@@ -106,3 +106,151 @@ def person_label(person: Person | None) -> str:
 
 def dates(start: date, end: date) -> str:
     return f"{start:%-d %b} to {end:%-d %b %Y}"
+
+# Protected learning time: the weekly offer, the nudge, bookings, suggestions and "Did you meet?".
+
+PT_OFFER = "Time to book your {minutes} minutes of protected learning time for the week of {week}."
+PT_OFFER_DETAIL = (
+    "Each time is during a shift you share with your practice assessor or named practice supervisor. "
+    "Press one to book it, and you'll both get a calendar invitation."
+)
+PT_OFFER_NO_SLOTS = (
+    "You share no shift with your practice assessor or named practice supervisor in the week of {week}, "
+    "so I have no time to offer. Suggest a time that suits you both, or tell me it's not this week."
+)
+PT_NUDGE = "You haven't booked your {minutes} minutes of protected learning time this week yet. These times are still free."
+PT_NUDGE_NO_SLOTS = (
+    "You haven't booked your protected learning time this week, and you share no more shifts with your "
+    "practice assessor or named practice supervisor. Suggest a time, or tell me it's not this week."
+)
+PT_SLOT_BUTTON = "Book {when} with {mentor}"
+PT_SUGGEST_BUTTON = "Suggest another time"
+PT_DECLINE_BUTTON = "Not this week"
+
+PT_SUGGEST_TITLE = "Suggest a time"
+PT_SUGGEST_DATE_LABEL = "Date (YYYY-MM-DD or DD/MM/YYYY)"
+PT_SUGGEST_TIME_LABEL = "Start time on the 24-hour clock, for example 14:30"
+PT_SUGGEST_MENTOR_LABEL = "With"
+PT_SUGGEST_SUBMIT = "Ask them"
+PT_DECLINE_TITLE = "Not this week"
+PT_DECLINE_REASON_LABEL = "Why not? Your clinical educator sees this, for example 'study day'"
+PT_DECLINE_SUBMIT = "Send"
+
+PT_BOOKED_STUDENT = "Your protected learning time with {mentor} is booked: {when}."
+PT_BOOKED_MENTOR = "{student} has booked protected learning time with you: {when}."
+PT_INVITE_ATTACHED = "The calendar invitation is attached."
+PT_REMINDER = "Reminder: protected learning time with {other}, {when}."
+PT_CHECK = "Did you meet {other} for protected learning time ({when})?"
+PT_MET_YES = "Yes, we met"
+PT_MET_NO = "No"
+PT_SUGGESTION = "{student} suggests protected learning time with you: {when}. Does it suit you?"
+PT_ACCEPT = "Accept"
+PT_REJECT = "Can't make it"
+
+PT_BOOKED_REPLY = (
+    "Booked: protected learning time with {mentor}, {when}. "
+    "I'm letting {mentor} know, and you'll both get a calendar invitation."
+)
+PT_ALREADY_BOOKED = (
+    "You already have protected learning time booked this week: {when} with {mentor}. "
+    "Nothing changed. If it no longer suits, tell {mentor}."
+)
+PT_SUGGESTED = "I've asked {mentor} whether {when} suits them. You'll hear back here."
+PT_ACCEPTED = "Booked: protected learning time with {student}, {when}. You'll both get a calendar invitation and a reminder."
+PT_SUGGESTION_ANSWERED = "That suggestion from {student} has already been answered, so nothing changed."
+PT_REJECTED_STUDENT = "{mentor} can't make {when}. Suggest another time, or tell me it's not this week."
+PT_REJECTED_MENTOR = "I've told {student} that the time doesn't suit you and asked them to suggest another."
+PT_REJECTED_UNTOLD = "Noted, but I couldn't message {student}. Please tell them yourself that the time doesn't suit you."
+PT_MENTOR_CANNOT = "{mentor} could not make the suggested time"
+PT_DECLINED = (
+    "Thank you. I've noted that it's not this week, and your clinical educator will see your reason "
+    "in the weekly summary."
+)
+PT_DECLINE_NEEDS_REASON = (
+    "Please give a reason, such as 'study day' or 'short-staffed'. Your clinical educator sees it in the weekly summary."
+)
+PT_MET_THANKS = "Thank you: I've recorded that you met."
+PT_NOT_MET_THANKS = (
+    "Thank you: I've recorded that you didn't meet. Your clinical educator will see it in the weekly summary."
+)
+PT_ALREADY_MET = "Thank you. It's already recorded that you met, so nothing changed."
+PT_ALREADY_NOT_MET = "Thank you. It's already recorded that you didn't meet, so nothing changed."
+PT_NO_AFTER_YES = "Thank you. {person} already answered that you met, so the session stays recorded as confirmed."
+
+PT_SLOT_PASSED = "That time has already started or passed. Pick a later one, or suggest another time."
+PT_SLOT_NOT_IN_WEEK = "That time isn't in the week it was offered for. Use a time from my latest message."
+PT_NOT_YOUR_MENTOR = (
+    "{mentor} is not your practice assessor or named practice supervisor this week, so I can't book with them. "
+    "Use a time from my latest message."
+)
+PT_NO_MENTOR = (
+    "You don't have a practice assessor or named practice supervisor yet, so there's nobody to book with. "
+    "Your clinical educator will let you know once one is confirmed."
+)
+PT_MENTOR_ON_LEAVE = "{mentor} is on leave on {day}. Suggest another day."
+PT_SUGGEST_OUTSIDE_WEEK = "{day} is outside the week of this offer. Pick a day from {monday} to {sunday}."
+PT_SUGGEST_PAST = "{when} has already passed. Suggest a later time."
+PT_WEEK_TAKEN = "{student} already has protected learning time booked this week, so I haven't booked this one as well."
+PT_NOT_YOUR_SESSION = "That session isn't one of yours, so I've changed nothing."
+PT_NOT_BOOKED = "That session isn't booked, so there's nothing to record. Book a time from my weekly message first."
+PT_STUDENTS_ONLY = (
+    "Protected learning time is booked by students on placement, and you are not on this ward's roster as a student."
+)
+PT_UNKNOWN_WARD = "Ward '{ward}' no longer exists, so I can't record that. Ask your clinical educator."
+PT_BAD_WEEK = "'{week}' is not a week I can read. Use the buttons in my latest message."
+PT_BAD_TIME = "'{text}' is not a time I can read. Use the 24-hour clock, for example 14:30."
+PT_BAD_BUTTON = "Sorry, I couldn't read that button. Use the buttons in my latest message, or ask your clinical educator."
+
+# The clinical educator's weekly digest of protected learning time.
+
+DIGEST_HEADLINE = "Protected learning time, week of {week}: missed by {count} of your students."
+DIGEST_ALL_MET = "Protected learning time, week of {week}: every student on your wards had their session."
+DIGEST_LINE = "• *{student}* ({ward}): {reason}"
+DIGEST_NOT_MET = "booked for {day}, but they did not meet"
+DIGEST_NO_MENTOR = "no practice assessor or named practice supervisor yet"
+
+# Ratings of coached shifts and protected learning time.
+
+RATE_SHIFT = "How was your {shift} shift with {coach} as your coach?"
+RATE_SESSION = "How was your protected learning time with {mentor} ({when})?"
+RATE_PRIVACY = (
+    "Rate it from 1 to 5. Your coach and mentors never see your rating, and your clinical educator sees "
+    "only averages of 5 or more ratings."
+)
+RATE_SHIFT_BUTTON = "Rate this shift"
+RATE_SESSION_BUTTON = "Rate this session"
+RATE_SHIFT_TITLE = "Rate your shift"
+RATE_SESSION_TITLE = "Rate your session"
+RATE_SCORE_LABEL = "Your rating"
+RATE_COMMENT_LABEL = "Anything to add? (optional)"
+RATE_SUBMIT_LABEL = "Send rating"
+RATE_THANKS = "Thank you: your rating is saved."
+RATE_ALREADY = "Thank you. Your rating was already recorded, so nothing changed."
+RATE_BAD_SCORE = "'{text}' is not a rating. Choose a whole number from 1 to 5."
+RATE_STUDENTS_ONLY = "Only students on placement rate shifts and sessions, and you are not on a roster as a student."
+RATE_NOT_YOURS = (
+    "I can't find a session of yours that you met for, so there is nothing to rate. "
+    "Rate a session once you or your mentor have answered that you met."
+)
+
+RATINGS_HEADLINE = "Ratings for {ward}"
+RATINGS_SHIFTS = "Coached shifts"
+RATINGS_SESSIONS = "Protected learning time"
+RATINGS_AVERAGE = "{average:.1f} out of 5 from {count} ratings"
+RATINGS_TOO_FEW = "{count} ratings so far, and an average is shown from {minimum}"
+RATINGS_BY_MENTOR = "*{kind}* by mentor, for groups of {minimum} or more ratings"
+RATINGS_PRIVACY = (
+    "Only averages are shown, and only for groups of at least {minimum} ratings, so that no student can be identified."
+)
+
+# Pausing clipbot's own messages.
+
+PAUSE_USAGE = "Tell me the last day to pause, for example 'pause until 2026-03-06' or 'pause until 06/03/2026'."
+PAUSED = (
+    "Paused: I won't send you anything until the end of {day}. Coach groups still appear in the ward channel. "
+    "Type 'resume' to hear from me sooner."
+)
+PAUSE_IN_PAST = "{day} has already passed. Give today or a later date, for example 'pause until 2026-03-06'."
+PAUSE_TOO_LONG = "{day} is more than {days} days away. Pause for a shorter time, or check the year."
+RESUMED = "Resumed: you'll get my messages again."
+NOT_PAUSED = "You weren't paused, so nothing changed."

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from clipbot.bot.events import Event, Reply
-from clipbot.bot.handlers import educator, home, messages, setup, student
+from clipbot.bot.handlers import educator, home, messages, pause, protected, ratings, setup, student
 from clipbot.bot.handlers.context import HandlerContext
 from clipbot.service import UserError
 
@@ -62,9 +62,13 @@ def _linked(handle: Callable[[Event, HandlerContext], Awaitable[None]]):
 ROUTES: tuple[Route, ...] = (
     Route("match confirmation", educator.is_match_confirmation, educator.confirm_matches),
     Route("roster form", setup.is_roster_form, setup.submit_roster_form),
+    Route("protected time action", protected.is_protected_time_action, _linked(protected.handle_protected_time_action)),
+    Route("rating action", ratings.is_rating_action, _linked(ratings.handle_rating_action)),
     Route("home opened", home.is_home_opened, home.show_home),
     Route("help", is_help, show_help),
     Route("educator command", educator.is_educator_command, educator.run_educator_command),
+    Route("pause", pause.is_pause_command, _linked(pause.pause_or_resume)),
+    Route("ratings", ratings.is_ratings_command, ratings.show_ratings),
     Route("student question", student.asks_about_team, _linked(student.answer_team_question)),
 )
 

@@ -624,6 +624,17 @@ class SlackBot:
             return Delivery(False, CHANNEL_PROBLEMS[code].format(ward=ward.name, ward_key=ward.key))
         return DELIVERED
 
+    # Messages the bot sends on its own, outside any request (the outbox).
+
+    async def send_to_person(self, organisation: str, workspace: str, person_key: str, message: Reply) -> bool:
+        """Send a direct message to a roster person in `workspace`; False when they cannot be reached."""
+        client = await self._client_for(workspace)
+        return await self._notify(client, organisation, workspace, person_key, message)
+
+    async def post_to_ward(self, organisation: str, ward_key: str, message: Reply) -> Delivery:
+        """Post in the ward's Slack channel, with the token of the workspace that has it."""
+        return await self._post_to_ward(self.client, organisation, "", ward_key, message)
+
     async def _client_for(self, workspace: str) -> AsyncWebClient:
         """Return a Web API client with the bot token of another workspace (OAuth installs only)."""
         if self.installation_store is None:

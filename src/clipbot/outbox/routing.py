@@ -1,0 +1,72 @@
+"""Delivering an outbox message on the chat platform its recipient uses.
+
+The planner does not know whether a student uses Slack or Teams, so each message goes to the
+`RoutingSender` (the dispatcher's default sender). It looks up the person's linked chat accounts,
+or which platform has the ward's channel, and hands the message to that platform's sender.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from clipbot.bot.events import Reply
+from clipbot.bot.serialise import InvalidPayloadError, reply_from_json
+from clipbot.outbox.dispatcher import Failed, SendResult, Unreachable
+from clipbot.storage import repository
+from clipbot.storage.database import Database
+from clipbot.storage.outbox import ClaimedMessage, RecipientKind
+
+logger = logging.getLogger(__name__)
+
+
+class PlatformSender(Protocol):
+    """What one chat platform provides to deliver the bot's own messages."""
+
+    async def send_to_person(
+        self, organisation: str, workspace: str, person: str, reply: Reply, payload: Mapping[str, object]
+    ) -> SendResult: ...
+
+    async def post_to_ward(self, organisation: str, ward: str, reply: Reply) -> SendResult: ...
+
+
+class RoutingSender:
+    """Send each message through the platform where its recipient can be reached.
+
+    A person goes to their most recently linked reachable account; a ward goes to the first
+    platform, in the order of `platforms`, that has its channel.
+    """
+
+    def __init__(self, database: Database, platforms: Mapping[str, PlatformSender]) -> None:
+        self.database = database
+        self.platforms = dict(platforms)
+
+    async def send(self, message: ClaimedMessage) -> SendResult:
+        try:
+            reply = reply_from_json(message.payload)
+        except InvalidPayloadError as error:
+            logger.error("Outbox message %s has an invalid payload: %s.", message.id, error)
+            return Failed(f"invalid payload: {error}")
+        if message.recipient_kind is RecipientKind.WARD:
+            return await self._post_to_ward(message, reply)
+        return await self._send_to_person(message, reply)
+
+    async def _send_to_person(self, message: ClaimedMessage, reply: Reply) -> SendResult:
+        async with self.database.session() as session:
+            accounts = await repository.chat_accounts_of_person(session, message.organisation, message.recipient)
+        for account in accounts:
+            sender = self.platforms.get(account.platform)
+            if sender is not None and account.reachable:
+                return await sender.send_to_person(
+                    message.organisation, account.workspace, message.recipient, reply, message.payload
+                )
+        return Unreachable("the person has no reachable chat account linked")
+
+    async def _post_to_ward(self, message: ClaimedMessage, reply: Reply) -> SendResult:
+        for platform, sender in self.platforms.items():
+            async with self.database.session() as session:
+                channel = await repository.ward_channel(session, message.organisation, message.recipient, platform)
+            if channel is not None:
+                return await sender.post_to_ward(message.organisation, message.recipient, reply)
+        return Unreachable("the ward has no channel: an educator runs 'channel WARD' in it")
