@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 class PlatformSender(Protocol):
-    """What one chat platform provides to deliver the bot's own messages."""
+    """The two deliveries one chat platform offers for the bot's own messages."""
 
     async def send_to_person(
         self, organisation: str, workspace: str, person: str, reply: Reply, payload: Mapping[str, object]
@@ -45,9 +45,10 @@ class RoutingSender:
     async def send(self, message: ClaimedMessage) -> SendResult:
         try:
             reply = reply_from_json(message.payload)
-        except InvalidPayloadError as error:
-            logger.error("Outbox message %s has an invalid payload: %s.", message.id, error)
-            return Failed(f"invalid payload: {error}")
+        except InvalidPayloadError:
+            # The error text may quote the message, so neither the log nor the row keeps it.
+            logger.error("Outbox message %s (%s) has an invalid payload and cannot be sent.", message.id, message.kind)
+            return Failed("invalid payload")
         if message.recipient_kind is RecipientKind.WARD:
             return await self._post_to_ward(message, reply)
         return await self._send_to_person(message, reply)

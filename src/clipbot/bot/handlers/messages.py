@@ -30,12 +30,16 @@ STUDENT_HELP = (
     "• *assessor*: who your practice assessor is\n"
     "• *supervisor*: who your named practice supervisor is\n"
     "• *coach*: who coaches you on today's shift\n"
-    "• *team*: all three at once"
+    "• *team*: all three at once\n"
+    "• *pause until DATE*: no reminders from me until then (*resume* to hear from me again)\n"
+    "Each week I offer you times for your protected learning time; press one to book it."
 )
 
 STAFF_HELP = (
     "I help nursing students and their mentors on CLiP wards. "
-    "Students can ask me for their assessor, supervisor and today's coach."
+    "Students can ask me for their assessor, supervisor and today's coach. "
+    "I'll tell you when a student's protected learning time with you is booked, and remind you before it. "
+    "Type *pause until DATE* to hear nothing from me until then, and *resume* to hear from me again."
 )
 
 EDUCATOR_HELP = (
@@ -47,7 +51,9 @@ EDUCATOR_HELP = (
     "• *coaches WARD [DATE]*: post the coach groups for each shift on that day to the ward channel "
     "(today if no date; DATE as YYYY-MM-DD or DD/MM/YYYY)\n"
     "• *channel WARD*: run in the ward's channel to have coach groups posted there\n"
-    "• *link @person ID*: link someone's chat account to their roster id"
+    "• *link @person ID*: link someone's chat account to their roster id\n"
+    "• *ratings WARD*: students' average ratings, for groups of 5 ratings or more\n"
+    "• *pause until DATE* and *resume*: stop and restart my reminders to you"
 )
 
 UNKNOWN = "Sorry, I didn't understand '{text}'."

@@ -1,4 +1,4 @@
-"""Who may run which command: the one place where educator permissions are decided."""
+"""Educator permissions, decided in this one place for every command and form."""
 
 from __future__ import annotations
 
