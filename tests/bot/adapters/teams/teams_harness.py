@@ -11,9 +11,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -28,39 +26,13 @@ from clipbot.domain.ward import LearningEnvironment
 from clipbot.service import WardService
 from clipbot.storage.database import Database
 from fakes.teams_connector import ConnectorRequest, FakeConnector, card_lines
+from fakes.ward_files import NOW, PEOPLE_CSV, SHIFTS_CSV
 
 ORGANISATION = "st-elsewhere"
 TENANT = "3f2b9c1e-7a4d-4e8b-9c6f-2d1e0a5b7c84"
 BOT_ID = "28:5e7a1c90-2b3d-4f6e-8a1c-9d0b7e6f5a32"
 BOT_NAME = "CLiP Bot"
 TEAM_CHANNEL = "19:6westWardTeam0001@thread.tacv2"
-# Monday 2 March 2026, 09:00 in London: the first day of the roster below.
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Europe/London"))
-
-PEOPLE_CSV = """id,name,role,field,email,programme_part
-S1,Amira Khan,student,adult,amira.khan@example.org,2
-S2,Ben Price,student,adult,ben.price@example.org,1
-RN1,Grace Obi,registered nurse,adult,grace.obi@example.org,
-RN2,Hugh Bell,registered nurse,adult,hugh.bell@example.org,
-RN3,Ivy Ross,registered nurse,adult,ivy.ross@example.org,
-HCA1,Jo Wood,healthcare assistant,,jo.wood@example.org,
-CE1,Sam Carter,registered nurse,adult,sam.carter@example.org,
-"""
-
-SHIFTS_CSV = """date,shift,person,in_charge
-2026-03-02,Early,S1,
-2026-03-02,Early,S2,
-2026-03-02,Early,RN1,
-2026-03-02,Early,RN2,
-2026-03-02,Early,RN3,yes
-2026-03-02,Early,HCA1,
-2026-03-03,Early,S1,
-2026-03-03,Early,S2,
-2026-03-03,Early,RN1,
-2026-03-03,Early,RN2,
-2026-03-03,Early,RN3,yes
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class TeamsUser:
