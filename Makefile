@@ -35,6 +35,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/trust_scale.py $(ARGS)
 	$(BIN)/python benchmarks/slack_ack.py $(SLACK_ARGS)
 	$(BIN)/python benchmarks/dispatcher.py --postgres-url "$(TEST_POSTGRES_URL)"
+	$(BIN)/python benchmarks/plan_week.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

@@ -259,6 +259,8 @@ def students_of_week(roster: Roster, assignments: Sequence[RoleAssignment], mond
     """Return the students expected on the ward that week, each with their mentors, by student key."""
     sunday = monday + timedelta(days=6)
     found: dict[str, StudentWeek] = {}
+    # A trust's assignments run to thousands; each ward needs only those of its own students.
+    assignments = [item for item in assignments if item.student in roster.people]
     for placement in sorted(roster.placements, key=lambda item: (item.student, item.start)):
         if placement.ward != roster.ward.key or placement.student not in roster.people or placement.student in found:
             continue

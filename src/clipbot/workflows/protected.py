@@ -98,8 +98,9 @@ def decode_session_id(text: str) -> int:
 def mentors_of(assignments: Iterable[RoleAssignment], student: str, first: date, last: date) -> list[str]:
     """Return the student's practice assessors, then named supervisors, whose dates overlap first..last."""
     found: list[str] = []
+    own = sorted((item for item in assignments if item.student == student), key=lambda item: (item.start, item.person))
     for role in MENTOR_ROLES:
-        for assignment in sorted(assignments, key=lambda item: (item.start, item.person)):
+        for assignment in own:
             overlaps = assignment.start <= last and first <= assignment.end
             if assignment.role is role and assignment.student == student and overlaps and assignment.person not in found:
                 found.append(assignment.person)
