@@ -195,3 +195,17 @@ def test_teams_package_needs_https(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MicrosoftAppPassword", "not-a-real-secret")
     assert main(["teams-package", str(tmp_path / "x.zip"), "--website-url", "http://insecure.example/"]) == 2
     assert "https" in capsys.readouterr().err
+
+
+def test_educator_creates_new_ward(workspace, capsys):
+    assert main(["educator", "CE9", "7-east", "--name", "Jo Marsh", "--ward-name", "7 East"]) == 0
+    assert "CE9 is now the clinical educator for 7-east." in capsys.readouterr().out
+    assert main(["coaches", "7-east", "2026-03-02"]) == 0
+    assert "No students are on shift on 7 East" in capsys.readouterr().out
+
+
+def test_student_cannot_be_educator(workspace, capsys):
+    assert import_csv(workspace) == 0
+    capsys.readouterr()
+    assert main(["educator", "S1", "6-west"]) == 2
+    assert "A clinical educator must be a registered nurse" in capsys.readouterr().err

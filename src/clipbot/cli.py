@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     educator.add_argument("ward", help="ward key")
     educator.add_argument("--name", help="create the person with this name if they are not on the roster")
     educator.add_argument("--email", help="e-mail address, used to link chat accounts")
+    educator.add_argument("--ward-name", help="name of the ward, when this creates it (default: the key)")
 
     match = commands.add_parser("match", help="propose practice assessors and named practice supervisors")
     match.add_argument("ward", help="ward key or name")
@@ -230,7 +231,9 @@ async def _import_roster(arguments: argparse.Namespace, roster: Roster, service:
 
 
 async def _add_educator(arguments: argparse.Namespace, service: WardService) -> int:
-    await service.add_educator(arguments.person, arguments.ward, name=arguments.name, email=arguments.email)
+    await service.add_educator(
+        arguments.person, arguments.ward, name=arguments.name, email=arguments.email, ward_name=arguments.ward_name
+    )
     print(f"{arguments.person} is now the clinical educator for {arguments.ward}.")
     return 0
 
@@ -248,7 +251,7 @@ async def _match(arguments: argparse.Namespace, service: WardService) -> int:
         for person, note in pairing_messages(ward, confirmed, outcome.people):
             print(f"\n(for {render_reply_name(outcome.people, person)})\n{render_reply(note)}")
     elif outcome.result.pairs:
-        print(f"Run 'clipbot match {shlex.quote(arguments.ward)} --confirm' to confirm these pairs.")
+        print(f"To confirm these pairs, run: clipbot match {shlex.quote(arguments.ward)} --confirm")
     return 0
 
 

@@ -443,9 +443,22 @@ class WardService:
         return found
 
     async def add_educator(self, person_key: str, ward_text: str, *, name: str | None = None,
-                           email: str | None = None) -> RoleAssignment:
-        """Make a registered nurse the ward's clinical educator, adding them to the people first if asked."""
-        ward = await self.find_ward(ward_text)
+                           email: str | None = None, ward_name: str | None = None) -> RoleAssignment:
+        """Make a registered nurse the ward's clinical educator, adding them to the people first if asked.
+
+        A ward that does not exist yet is created empty, so that its educator can import its roster
+        from Slack or Teams.
+        """
+        try:
+            ward = await self.find_ward(ward_text)
+        except UserError:
+            ward = LearningEnvironment(ward_text.strip(), (ward_name or ward_text).strip())
+            if not ward.key or " " in ward.key:
+                raise UserError(
+                    f"'{ward_text}' cannot be a ward key. Use one word such as 6-west, and --ward-name for its name."
+                ) from None
+            await self.import_roster(Roster(ward=ward))
+            logger.info("Created empty ward %s for its new educator.", ward.key)
         async with self.database.session() as session:
             person = await repository.find_person(session, self.organisation, person_key)
             if person is None and not name:

@@ -76,3 +76,13 @@ async def test_planner_job_enqueues_coach_posts(service):
     finally:
         await stop_jobs(scheduler)
     assert counts.get("pending", 0) > 0
+
+
+async def test_ward_without_channel_goes_to_educator(service):
+    await service.link_account(educator="CE1", platform="slack", workspace="T1", user="U-CE1", person_key="CE1")
+    slack = RecordingPlatform()
+    result = await RoutingSender(service.database, {"slack": slack}).send(claimed(RecipientKind.WARD, "6-west"))
+    assert result == Sent("m1")
+    assert slack.wards == []
+    assert [(workspace, person) for workspace, person, _ in slack.people] == [("T1", "CE1")]
+    assert slack.people[0][2].startswith("This was for the 6-west channel, but the ward has none yet")

@@ -246,3 +246,11 @@ async def test_user_linked_by_email(service, database):
 async def test_redelivered_event_recorded_once(service):
     assert await service.record_event("slack", "Ev123") is True
     assert await service.record_event("slack", "Ev123") is False
+
+
+async def test_coaches_accepts_today_and_tomorrow(service):
+    chat = Chat(service, "CE1")
+    today = await chat.send("coaches 6-west today")
+    tomorrow = await chat.send("coaches 6-west tomorrow")
+    assert "Early Mon 02 Mar" in today
+    assert "Early Tue 03 Mar" in tomorrow

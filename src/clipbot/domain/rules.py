@@ -89,11 +89,11 @@ def check_regulatory(new: RoleAssignment, context: RuleContext) -> list[RuleViol
 
     if not person.is_registered:
         kind = "a student" if person.is_student else "not a registered professional"
-        violations.append(RuleViolation(
-            SUPERVISOR_REGISTERED,
-            f"{who} is {kind}. Practice supervisors, coaches and assessors must be registered health "
-            f"or social care professionals.",
-        ))
+        if new.role is Role.CLINICAL_EDUCATOR:
+            rule = "A clinical educator must be a registered nurse: choose one of the ward's registered nurses."
+        else:
+            rule = "Practice supervisors, coaches and assessors must be registered health or social care professionals."
+        violations.append(RuleViolation(SUPERVISOR_REGISTERED, f"{who} is {kind}. {rule}"))
     elif new.role is Role.PRACTICE_ASSESSOR and person.registration is not Registration.REGISTERED_NURSE:
         violations.append(RuleViolation(
             ASSESSOR_REGISTERED_NURSE,

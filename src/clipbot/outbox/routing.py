@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Protocol
 
 from clipbot.bot.events import Reply
 from clipbot.bot.serialise import InvalidPayloadError, reply_from_json
-from clipbot.outbox.dispatcher import Failed, SendResult, Unreachable
+from clipbot.domain.roles import Role
+from clipbot.outbox.dispatcher import Failed, SendResult, Sent, Unreachable
 from clipbot.storage import repository
 from clipbot.storage.database import Database
 from clipbot.storage.outbox import ClaimedMessage, RecipientKind
 
 logger = logging.getLogger(__name__)
+
+NO_CHANNEL_NOTE = (
+    "This was for the {ward} channel, but the ward has none yet: run 'channel {ward}' in it. "
+    "Please pass it on.\n"
+)
 
 
 class PlatformSender(Protocol):
@@ -35,7 +42,7 @@ class RoutingSender:
     """Send each message through the platform where its recipient can be reached.
 
     A person goes to their most recently linked reachable account; a ward goes to the first
-    platform, in the order of `platforms`, that has its channel.
+    platform, in the order of `platforms`, that has its channel, or else to its clinical educators.
     """
 
     def __init__(self, database: Database, platforms: Mapping[str, PlatformSender]) -> None:
@@ -70,4 +77,20 @@ class RoutingSender:
                 channel = await repository.ward_channel(session, message.organisation, message.recipient, platform)
             if channel is not None:
                 return await sender.post_to_ward(message.organisation, message.recipient, reply)
-        return Unreachable("the ward has no channel: an educator runs 'channel WARD' in it")
+        return await self._send_to_educators(message, reply)
+
+    async def _send_to_educators(self, message: ClaimedMessage, reply: Reply) -> SendResult:
+        """Give a ward post with no channel to the ward's clinical educators, so that nothing is lost."""
+        async with self.database.session() as session:
+            stored = await repository.list_assignments(
+                session, message.organisation, ward=message.recipient, roles=[Role.CLINICAL_EDUCATOR]
+            )
+        educators = sorted({item.assignment.person for item in stored if item.assignment.ward == message.recipient})
+        note = Reply(
+            NO_CHANNEL_NOTE.format(ward=message.recipient) + reply.text,
+            sections=reply.sections, buttons=reply.buttons, form=reply.form,
+        )
+        results = [await self._send_to_person(replace(message, recipient=educator), note) for educator in educators]
+        if any(isinstance(result, Sent) for result in results):
+            return next(result for result in results if isinstance(result, Sent))
+        return Unreachable("the ward has no channel and none of its clinical educators can be reached")

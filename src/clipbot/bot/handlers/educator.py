@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from clipbot.bot.events import Button, ButtonStyle, Event, Fact, Reply, Section
 from clipbot.bot.handlers import messages, setup
@@ -29,10 +29,11 @@ def is_educator_command(event: Event) -> bool:
     return command_word(event) in EDUCATOR_COMMANDS
 
 
-def _split_ward_argument(event: Event, command: str) -> list[str]:
+async def _split_ward_argument(event: Event, context: HandlerContext, command: str) -> list[str]:
     arguments = event.text.split()[1:]
     if not arguments:
-        raise UserError(messages.MISSING_WARD.format(command=command, example="6-west"))
+        wards = await context.service.educator_wards(event.person or "")
+        raise UserError(messages.MISSING_WARD.format(command=command, example=wards[0] if wards else "6-west"))
     return arguments
 
 
@@ -40,14 +41,14 @@ async def run_educator_command(event: Event, context: HandlerContext) -> None:
     command = command_word(event)
     if not await check_educator(event, context, command, None):
         return
-    arguments = _split_ward_argument(event, command)
+    arguments = await _split_ward_argument(event, context, command)
     if command == "roster" and arguments[0].casefold() == "import":
         await setup.import_roster(event, context, arguments[1:])
         return
     if command == "link":
         await setup.link_account(event, context, arguments)
         return
-    day = parse_day(arguments[-1]) if command == "coaches" and len(arguments) > 1 else None
+    day = parse_day(arguments[-1], context.service.today()) if command == "coaches" and len(arguments) > 1 else None
     rematch = command == "match" and len(arguments) > 1 and arguments[-1].casefold() in REMATCH_WORDS
     ward_text = " ".join(arguments[:-1] if day or rematch else arguments)
 
@@ -64,7 +65,16 @@ async def run_educator_command(event: Event, context: HandlerContext) -> None:
         await _show_coaches(ward.key, day, context)
 
 
-def parse_day(text: str) -> date | None:
+RELATIVE_DAYS = {"yesterday": -1, "today": 0, "tomorrow": 1}
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """Read a date typed after a ward: YYYY-MM-DD, DD/MM/YYYY, today, tomorrow or yesterday.
+
+    Returns None when `text` is no date at all (it is then part of the ward's name).
+    """
+    if text.casefold() in RELATIVE_DAYS:
+        return today + timedelta(days=RELATIVE_DAYS[text.casefold()])
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, pattern).date()
@@ -112,7 +122,7 @@ def describe_matches(outcome: MatchOutcome, *, with_buttons: bool = True) -> Rep
     by_student: dict[str, list[str]] = {}
     for pair in outcome.result.pairs:
         by_student.setdefault(pair.student, []).append(
-            f"{pair.role}: {messages.person_label(people.get(pair.person))} ({pair.reason})"
+            f"{pair.role}: {messages.person_label(people.get(pair.person))}, {pair.reason}"
         )
     sections = [
         Section(f"*{messages.person_label(people.get(student))}*\n" + "\n".join(lines))
@@ -180,7 +190,7 @@ def pairing_messages(
     notes: list[tuple[str, Reply]] = []
     for student, items in sorted(by_student.items()):
         lines = [
-            f"Your {item.assignment.role} is {messages.person_label(people.get(item.assignment.person))} ({item.reason})."
+            f"Your {item.assignment.role} is {messages.person_label(people.get(item.assignment.person))}: {item.reason}."
             for item in items
         ]
         first = items[0].assignment

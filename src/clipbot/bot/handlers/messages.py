@@ -70,7 +70,7 @@ GAP_ALERT = "⚠ Supervision gap on {ward}: {student} has no coach on the {shift
 NO_SHIFT_TODAY = "You're not on a shift today, so you have no coach today."
 
 MISSING_WARD = "Which ward? Try '{command} WARD', for example '{command} {example}'."
-BAD_DATE = "'{text}' is not a date I can read. Use YYYY-MM-DD or DD/MM/YYYY, for example 2026-03-02."
+BAD_DATE = "'{text}' is not a date I can read. Use YYYY-MM-DD, DD/MM/YYYY, today or tomorrow, for example 2026-03-02."
 
 NOT_POSTED = "I couldn't post to the {ward} channel, so here are the coach groups to share yourself."
 
