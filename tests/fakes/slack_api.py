@@ -1,9 +1,11 @@
 """A fake Slack Web API on 127.0.0.1 that records every call, for tests and benchmarks.
 
 It serves the methods clipbot calls (auth.test, chat.postMessage, chat.postEphemeral,
-conversations.open, views.open, views.publish, users.info, users.lookupByEmail, oauth.v2.access)
-with responses of Slack's shape, and private file downloads under /files/. A test sets up users,
-files, failures and rate limits, points SLACK_API_URL at `base_url`, and reads `calls` afterwards.
+conversations.open, views.open, views.publish, users.info, users.lookupByEmail, oauth.v2.access,
+files.getUploadURLExternal, files.completeUploadExternal) with responses of Slack's shape, private
+file downloads under /files/ and file uploads under /upload/. A test sets up users, files,
+failures and rate limits, points SLACK_API_URL at `base_url`, and reads `calls` and `uploads`
+afterwards.
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ class FakeUser:
 
 
 @dataclass(slots=True)
+class UploadedFile:
+    """A file uploaded through files.getUploadURLExternal; `channel` and `title` are set once it is completed."""
+
+    file_id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    channel: str | None = None
+    title: str | None = None
+
+
+@dataclass(slots=True)
 class FakeSlackApi:
     """The fake API's state. Start it with `start()` and stop it with `stop()`.
 
@@ -58,6 +72,7 @@ class FakeSlackApi:
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
     rate_limits: dict[str, deque[int]] = field(default_factory=dict)
     installed_tokens: set[str] = field(default_factory=set)
+    uploads: dict[str, UploadedFile] = field(default_factory=dict)
     base_url: str = ""
     _runner: web.AppRunner | None = None
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -68,6 +83,7 @@ class FakeSlackApi:
         application.router.add_post("/api/{method}", self._api)
         application.router.add_get("/api/{method}", self._api)
         application.router.add_get("/files/{file_id}/{name}", self._download)
+        application.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(application, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -114,6 +130,15 @@ class FakeSlackApi:
 
     def messages_to(self, channel: str) -> list[ApiCall]:
         return [call for call in self.calls_to("chat.postMessage") if call.arguments.get("channel") == channel]
+
+    def deactivate(self, user_id: str) -> None:
+        """Deactivate a user: conversations.open with them then fails with user_disabled, as in Slack."""
+        self.users[user_id].deleted = True
+        self.fail("conversations.open", user_id, "user_disabled")
+
+    def uploads_to(self, channel: str) -> list[UploadedFile]:
+        """Return the completed uploads shared to `channel`, in the order they were started."""
+        return [upload for upload in self.uploads.values() if upload.channel == channel]
 
     async def _arguments(self, request: web.Request) -> dict[str, Any]:
         arguments: dict[str, Any] = dict(request.query)
@@ -212,6 +237,44 @@ class FakeSlackApi:
             "token_type": "bot", "access_token": token, "bot_user_id": BOT_USER_ID,
             "team": {"id": self.team_id, "name": "St Elsewhere"}, "enterprise": None, "is_enterprise_install": False,
         }
+
+    def _files_getUploadURLExternal(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._numbers):04d}"
+        try:
+            length = int(arguments.get("length", ""))
+        except ValueError:
+            raise _SlackError("invalid_arguments") from None
+        self.uploads[file_id] = UploadedFile(file_id, str(arguments.get("filename") or ""), length)
+        origin = self.base_url.removesuffix("api/")
+        return {"upload_url": f"{origin}upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Store the bytes of a file posted to the URL that files.getUploadURLExternal returned, which takes no token."""
+        file_id = request.match_info["file_id"]
+        content = await request.read()
+        upload = self.uploads.get(file_id)
+        self.calls.append(ApiCall("upload_url", {"file": file_id, "length": len(content)}, None))
+        if upload is None:
+            return web.Response(status=404, text="unknown upload URL")
+        upload.content = content
+        return web.Response(text=f"OK - {len(content)}")
+
+    def _files_completeUploadExternal(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        listed = arguments.get("files")
+        listed = json.loads(listed) if isinstance(listed, str) else list(listed or [])
+        channel = arguments.get("channel_id") or None
+        completed: list[dict[str, Any]] = []
+        for item in listed:
+            upload = self.uploads.get(str(item.get("id", "")))
+            if upload is None or upload.content is None:
+                raise _SlackError("file_not_found")
+            upload.channel = channel
+            upload.title = item.get("title") or upload.filename
+            completed.append({
+                "id": upload.file_id, "name": upload.filename, "title": upload.title, "size": upload.length,
+                "channels": [channel] if channel else [],
+            })
+        return {"files": completed}
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         key = f"{request.match_info['file_id']}/{request.match_info['name']}"

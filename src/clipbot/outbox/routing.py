@@ -15,7 +15,7 @@ from typing import Protocol
 from clipbot.bot.events import Reply
 from clipbot.bot.serialise import InvalidPayloadError, reply_from_json
 from clipbot.domain.roles import Role
-from clipbot.outbox.dispatcher import Failed, SendResult, Sent, Unreachable
+from clipbot.outbox.dispatcher import Failed, RetryAfter, SendResult, Sent, Unreachable
 from clipbot.storage import repository
 from clipbot.storage.database import Database
 from clipbot.storage.outbox import ClaimedMessage, RecipientKind
@@ -91,6 +91,10 @@ class RoutingSender:
             sections=reply.sections, buttons=reply.buttons, form=reply.form,
         )
         results = [await self._send_to_person(replace(message, recipient=educator), note) for educator in educators]
-        if any(isinstance(result, Sent) for result in results):
-            return next(result for result in results if isinstance(result, Sent))
+        # One educator who has it is enough. Otherwise a rate limit or failure is worth a retry,
+        # because nobody has the post yet.
+        for kind in (Sent, RetryAfter, Failed):
+            found = next((result for result in results if isinstance(result, kind)), None)
+            if found is not None:
+                return found
         return Unreachable("the ward has no channel and none of its clinical educators can be reached")

@@ -335,7 +335,7 @@ async def test_shutdown_cancels_unfinished_tasks(database, fake_slack, caplog):
     await seed(WardService(database, clock, ORGANISATION))
     application = create_web_app(slack_settings(fake_slack), database, clock=clock, sleep=never_wake)
     runner, url = await start_server(application)
-    fake_slack.rate_limit("chat.postMessage", 30)
+    fake_slack.rate_limit("chat.postMessage", 5)
     async with aiohttp.ClientSession() as http:
         harness = SlackHarness(url, http, fake_slack, application, WardService(database, clock, ORGANISATION), [])
         await harness.direct_message(STUDENT, "assessor")
@@ -360,3 +360,11 @@ async def test_files_other_than_csv_ignored(slack: SlackHarness):
     await slack.settle()
     assert slack.fake.calls_to("files.download") == []
     assert slack.direct_text(EDUCATOR).startswith("Clinical educator commands:")
+
+
+async def test_long_retry_after_not_waited_in_request(slack: SlackHarness):
+    slack.fake.rate_limit("chat.postMessage", 60)
+    await slack.direct_message(STUDENT, "assessor")
+    await slack.settle()
+    # A wait over MAX_RETRY_AFTER_SECONDS is not slept through inside the request's task.
+    assert slack.sleeps == []

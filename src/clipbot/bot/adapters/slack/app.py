@@ -27,7 +27,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 SLASH_COMMAND = "/clip"
 # Bot scopes requested at install; deploy/slack-app-manifest.yml lists the same.
 BOT_SCOPES = (
-    "app_mentions:read", "chat:write", "commands", "files:read", "im:history", "im:write",
+    "app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history", "im:write",
     "users:read", "users:read.email",
 )
 # A web API call is retried this many times after a 429 or a dropped connection, then fails.
@@ -101,6 +101,9 @@ _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 Sleep = Callable[[float], Awaitable[None]]
 
+# The longest Retry-After that a Web API call waits out itself, in seconds.
+MAX_RETRY_AFTER_SECONDS = 10
+
 
 class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """slack_sdk's retry after HTTP 429, waiting Retry-After seconds plus up to 1 s of jitter.
@@ -112,6 +115,16 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     def __init__(self, max_retry_count: int, sleep: Sleep) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._sleep = sleep
+
+    async def _can_retry_async(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        # A longer wait goes back to the caller: the outbox dispatcher puts the message back rather
+        # than hold its lease while sleeping, and a person in chat is not kept waiting.
+        if response is None or response.status_code != 429:
+            return False
+        return _retry_after_seconds(response.headers) <= MAX_RETRY_AFTER_SECONDS
 
     async def prepare_for_next_attempt_async(
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
@@ -160,6 +173,13 @@ def retry_handlers(sleep: Sleep = asyncio.sleep) -> list[AsyncRetryHandler]:
 
 def _error_code(error: SlackApiError) -> str:
     return str(error.response.get("error", "")) if error.response is not None else ""
+
+
+def _failure_of(error: Exception) -> str:
+    """Describe a failed Web API call for a log line: Slack's error code or HTTP status, else the exception type."""
+    if isinstance(error, SlackApiError) and error.response is not None:
+        return _error_code(error) or f"HTTP {error.response.status_code}"
+    return type(error).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,14 +646,90 @@ class SlackBot:
 
     # Messages the bot sends on its own, outside any request (the outbox).
 
-    async def send_to_person(self, organisation: str, workspace: str, person_key: str, message: Reply) -> bool:
-        """Send a direct message to a roster person in `workspace`; False when they cannot be reached."""
-        client = await self._client_for(workspace)
-        return await self._notify(client, organisation, workspace, person_key, message)
+    async def send_to_person(
+        self,
+        organisation: str,
+        workspace: str,
+        person_key: str,
+        message: Reply,
+        *,
+        attachment: Attachment | None = None,
+        attachment_title: str | None = None,
+    ) -> str | None:
+        """Send a direct message to a roster person in `workspace`, then upload `attachment` to the same chat.
 
-    async def post_to_ward(self, organisation: str, ward_key: str, message: Reply) -> Delivery:
-        """Post in the ward's Slack channel, with the token of the workspace that has it."""
-        return await self._post_to_ward(self.client, organisation, "", ward_key, message)
+        Returns the ts of the first message posted, or None when the person has no reachable Slack
+        user in `workspace`. Raises SlackApiError when Slack rejects the first post, after marking
+        the user unreachable for a code in UNREACHABLE_ERRORS, and aiohttp.ClientError or
+        TimeoutError when Slack cannot be reached, each after slack_sdk's own retries. Raises
+        ValueError for a reply that renders as no Slack message. Once the first part is posted, a
+        failed later part or upload is logged and not raised, so that retrying the whole message
+        cannot post it twice.
+        """
+        client = await self._client_for(workspace)
+        user = await self._slack_user_of_person(client, organisation, workspace, person_key)
+        if user is None:
+            return None
+
+        try:
+            opened = await client.conversations_open(users=user)
+            channel = str(opened["channel"]["id"])
+            ts = await self._post_parts(client, channel, message)
+        except SlackApiError as error:
+            code = _error_code(error)
+            if code in UNREACHABLE_ERRORS:
+                logger.info("Slack user %s in %s cannot get direct messages (%s); marked unreachable.", user, workspace, code)
+                await self._service(organisation).mark_unreachable(PLATFORM, workspace, user)
+            raise
+
+        if attachment is not None:
+            await self._upload_after_post(client, channel, attachment, attachment_title or attachment.name)
+        return ts
+
+    async def post_to_ward(self, organisation: str, ward_key: str, message: Reply) -> str | None:
+        """Post in the ward's Slack channel, with the token of the workspace that has it, and return the first ts.
+
+        Returns None when the ward has no Slack channel. Raises as `send_to_person` does; a code in
+        CHANNEL_PROBLEMS means that an educator has to set the channel again.
+        """
+        found = await self._service(organisation).ward_channel(ward_key, PLATFORM)
+        if found is None:
+            return None
+        workspace, channel = found
+        client = await self._client_for(workspace)
+        return await self._post_parts(client, channel, message)
+
+    async def _post_parts(self, client: AsyncWebClient, channel: str, message: Reply) -> str:
+        """Post the parts of a reply in order and return the ts of the first.
+
+        Only a failure of the first part is raised. After a later part fails, the rest are skipped
+        and the failure is logged, because posting the message again would repeat its first parts.
+        """
+        parts = render_message(message)
+        if not parts:
+            raise ValueError("The reply renders as no Slack message. Give it a text, a section or a button.")
+        first = await client.chat_postMessage(channel=channel, **parts[0])
+
+        for number, part in enumerate(parts[1:], start=2):
+            try:
+                await client.chat_postMessage(channel=channel, **part)
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+                logger.warning(
+                    "Posted part 1 of %d in Slack channel %s, but part %d failed (%s), so the rest were not posted.",
+                    len(parts), channel, number, _failure_of(error),
+                )
+                break
+        return str(first["ts"])
+
+    async def _upload_after_post(self, client: AsyncWebClient, channel: str, file: Attachment, title: str) -> None:
+        """Upload a file to the channel of a message just posted; a failure is logged, not raised."""
+        try:
+            await client.files_upload_v2(channel=channel, file=file.content, filename=file.name, title=title)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            logger.warning(
+                "Posted a message in Slack channel %s, but uploading %s after it failed (%s).",
+                channel, file.name, _failure_of(error),
+            )
 
     async def _client_for(self, workspace: str) -> AsyncWebClient:
         """Return a Web API client with the bot token of another workspace (OAuth installs only)."""

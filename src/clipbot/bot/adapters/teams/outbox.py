@@ -1,18 +1,54 @@
-"""The Teams side of the outbox: the bot's own messages sent as proactive messages."""
+"""The Teams side of the outbox: the bot's own messages sent as proactive messages.
+
+Each request goes through the messenger's `Sender`, which paces it and retries 429, 412, 502, 503,
+504 and lost connections itself (see `sending.py`). What still fails after that becomes a
+SendResult for the dispatcher:
+- a 429 becomes RetryAfter with Teams' Retry-After, so the dispatcher holds back its messages;
+- 403 or 404 is Unreachable, because the app was removed or the conversation is gone;
+- anything else, such as a 5xx or no response, is Failed, which the dispatcher retries with back-off.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
-from clipbot.bot.adapters.teams.app import TeamsMessenger
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ConversationReference
+from msrest.exceptions import ClientException
+from requests import RequestException
+
+from clipbot.bot.adapters.teams.app import TEAMS, UNREACHABLE_STATUSES, TeamsMessenger, reply_activities
+from clipbot.bot.adapters.teams.sending import THROTTLED, SendError, retry_after
 from clipbot.bot.events import Reply
-from clipbot.outbox.dispatcher import SendResult, Sent, Unreachable
+from clipbot.outbox.dispatcher import Failed, RetryAfter, SendResult, Sent, Unreachable
+from clipbot.storage import repository
+
+logger = logging.getLogger(__name__)
+
+# The wait after a 429 without a usable Retry-After header.
+DEFAULT_RETRY_AFTER_SECONDS = 30.0
+
+
+@dataclass(slots=True)
+class _Progress:
+    """The progress of one proactive send: the ids of the accepted activities, and the failure that stopped it."""
+
+    activity_ids: list[str | None] = field(default_factory=list)
+    failure: SendError | None = None
+    finished: bool = False
 
 
 class TeamsOutboxSender:
     """Deliver outbox messages from stored conversation references, paced and retried by the messenger.
 
-    NOTE: a calendar invite in the payload is not attached in Teams yet; the message gives the time.
+    NOTE: a `pt-booked` message's calendar invitation is not attached in Teams. A bot can send a
+    file to a personal chat only after the user accepts a file consent card (Microsoft's "Send and
+    receive files using bot", Bot Framework v4), which clipbot does not build, so the message text
+    gives the session's time instead.
     """
 
     def __init__(self, messenger: TeamsMessenger) -> None:
@@ -21,10 +57,110 @@ class TeamsOutboxSender:
     async def send_to_person(
         self, organisation: str, workspace: str, person: str, reply: Reply, payload: Mapping[str, object]
     ) -> SendResult:
-        if await self.messenger.notify(organisation, workspace, person, reply):
-            return Sent(None)
-        return Unreachable("the Teams user cannot be reached")
+        async with self.messenger.database.session() as session:
+            identity = await repository.identity_of_person(session, organisation, TEAMS, workspace, person)
+            reference = None
+            if identity is not None and identity.reachable:
+                key = repository.user_reference_key(identity.user_id)
+                reference = await repository.load_reference(session, organisation, TEAMS, workspace, key)
+        if identity is None:
+            return Unreachable("the person has no Teams user linked in this tenant")
+        if not identity.reachable:
+            return Unreachable("the person's Teams user is marked unreachable")
+        if reference is None:
+            return Unreachable("no personal chat with the person's Teams user is stored")
+
+        result = await self._send(reference, reply, tenant=workspace, description="outbox message to a person")
+        if isinstance(result, Unreachable):
+            # Later messages skip the user until they message the bot or install it again.
+            async with self.messenger.database.session() as session:
+                await repository.mark_unreachable(session, organisation, TEAMS, workspace, identity.user_id)
+                await session.commit()
+        return result
 
     async def post_to_ward(self, organisation: str, ward: str, reply: Reply) -> SendResult:
-        delivery = await self.messenger.post_to_ward(organisation, ward, reply)
-        return Sent(None) if delivery.delivered else Unreachable(delivery.problem or "the ward channel is unavailable")
+        async with self.messenger.database.session() as session:
+            channel = await repository.ward_channel(session, organisation, ward, TEAMS)
+            reference = None
+            if channel is not None:
+                key = repository.channel_reference_key(channel.channel_id)
+                reference = await repository.load_reference(session, organisation, TEAMS, channel.workspace, key)
+        if channel is None:
+            return Unreachable("the ward has no Teams channel")
+        if reference is None:
+            return Unreachable("no conversation reference is stored for the ward's Teams channel")
+        return await self._send(reference, reply, tenant=channel.workspace, description="outbox post to a ward channel")
+
+    async def _send(self, reference: Mapping[str, Any], reply: Reply, *, tenant: str, description: str) -> SendResult:
+        """Send the reply's cards in order and return the result, with the first activity's id when sent.
+
+        Only a failure of the first card decides the result. After a later card fails, the rest are
+        skipped and the failure is logged, because sending the message again would repeat its first cards.
+        """
+        activities = reply_activities(reply)
+        try:
+            progress = await self._send_activities(reference, activities, tenant=tenant, description=description)
+        except SendError as error:
+            return result_of_error(error)
+
+        if progress.activity_ids:
+            if progress.failure is not None:
+                logger.warning(
+                    "Teams accepted %d of %d cards of an %s, then failed with %s, so the rest were not sent.",
+                    len(progress.activity_ids), len(activities), description, _status_text(progress.failure),
+                )
+            return Sent(progress.activity_ids[0])
+        if progress.failure is not None:
+            return result_of_error(progress.failure)
+        if not progress.finished:
+            # The turn raised something other than SendError, which the adapter's on_turn_error logged.
+            return Failed("the proactive turn stopped before any card was sent")
+        return Sent(None)
+
+    async def _send_activities(
+        self, reference: Mapping[str, Any], activities: list[Activity], *, tenant: str, description: str
+    ) -> _Progress:
+        """Send activities to a stored conversation through the messenger's pacing and retries.
+
+        Raises SendError when Teams cannot be reached at all, for example when no token can be had.
+        """
+        messenger = self.messenger
+        conversation_reference = ConversationReference().deserialize(dict(reference))
+        conversation = conversation_reference.conversation.id
+        progress = _Progress()
+
+        async def send_all(turn: TurnContext) -> None:
+            # run_pipeline would hand an exception to on_turn_error, so the outcome goes back in `progress`.
+            try:
+                for activity in activities:
+                    response = await messenger.sender.send(
+                        partial(turn.send_activity, activity), tenant=tenant, conversation=conversation,
+                        description=description,
+                    )
+                    progress.activity_ids.append(getattr(response, "id", None))
+            except SendError as error:
+                progress.failure = error
+            progress.finished = True
+
+        try:
+            await messenger.adapter.continue_conversation(conversation_reference, send_all, messenger.settings.app_id)
+        except (ClientException, RequestException) as error:
+            raise SendError(f"Failed to reach Teams for the {description}: {type(error).__name__}.", None) from error
+        return progress
+
+
+def result_of_error(error: SendError) -> SendResult:
+    """Map a SendError that outlasted the Sender's retries to the dispatcher's SendResult."""
+    if error.status == THROTTLED:
+        # The SendError is raised from the connector's HttpOperationError, which has the response headers.
+        seconds = retry_after(error.__cause__) if error.__cause__ is not None else None
+        return RetryAfter(DEFAULT_RETRY_AFTER_SECONDS if seconds is None else seconds)
+    if error.status in UNREACHABLE_STATUSES:
+        return Unreachable(f"Teams answered HTTP {error.status}")
+    if error.status is None:
+        return Failed("Teams did not respond")
+    return Failed(f"Teams answered HTTP {error.status}")
+
+
+def _status_text(error: SendError) -> str:
+    return f"HTTP {error.status}" if error.status is not None else "no response"
