@@ -80,7 +80,7 @@ class RoutingSender:
         return await self._send_to_educators(message, reply)
 
     async def _send_to_educators(self, message: ClaimedMessage, reply: Reply) -> SendResult:
-        """Give a ward post with no channel to the ward's clinical educators, so that nothing is lost."""
+        """Give a ward post with no channel to the ward's clinical educators, who can pass it on."""
         async with self.database.session() as session:
             stored = await repository.list_assignments(
                 session, message.organisation, ward=message.recipient, roles=[Role.CLINICAL_EDUCATOR]
