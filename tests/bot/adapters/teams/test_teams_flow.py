@@ -55,7 +55,8 @@ async def test_whole_placement_from_teams(teams_new_ward: TeamsHarness):
 
     confirmation = await confirm_matches(teams)
     assert confirmation["statusCode"] == 200
-    assert "Confirmed 4 pairs" in text_of(confirmation["value"])
+    assert text_of(confirmation["value"]) == "Done."
+    assert "Confirmed 4 pairs" in teams.text_to(EDUCATOR.personal_chat)
     for student in (USERS["S1"], USERS["S2"]):
         assert "6 West" in teams.text_to(student.personal_chat), student.name
     # Each student has a different assessor and supervisor, so at least two nurses hear about it.
@@ -83,4 +84,5 @@ async def test_form_submission_replaces_form_card(teams_new_ward: TeamsHarness):
     await import_roster_through_form(teams_new_ward)
     updates = teams_new_ward.connector.updates()
     assert [update.activity_id for update in updates] == ["1:roster-form"]
-    assert updates[0].text.startswith("Imported the roster for 6 West.")
+    assert updates[0].text == "Done."
+    assert teams_new_ward.text_to(EDUCATOR.personal_chat).count("Imported the roster for 6 West.") == 1

@@ -170,8 +170,9 @@ async def test_action_execute_answered_with_card(teams):
     status, body = await teams.execute(EDUCATOR, confirm["verb"], confirm["data"])
     assert status == 200
     assert body["type"] == CARD_CONTENT_TYPE
-    assert "Confirmed 4 pairs" in text_of(body["value"])
+    assert text_of(body["value"]) == "Done."
     assert "actions" not in body["value"]
+    assert teams.text_to(EDUCATOR.personal_chat).count("Confirmed 4 pairs") == 1
 
 
 async def test_action_execute_notifies_students(teams):
@@ -194,7 +195,7 @@ async def test_action_submit_replaces_card(teams):
     await teams.submit(EDUCATOR, confirm["fallback"]["data"], reply_to_id="1:proposal")
     updates = teams.connector.updates()
     assert [update.activity_id for update in updates] == ["1:proposal"]
-    assert "Confirmed 4 pairs" in updates[0].text
+    assert updates[0].text == "Done."
 
 
 async def test_invoke_without_execute_action_rejected(teams):

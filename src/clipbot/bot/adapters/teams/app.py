@@ -366,7 +366,9 @@ class TeamsBot(Bot):
             # The router already tried to apologise, which failed the same way; the send was logged.
             logger.warning("Failed to reply to Teams activity %s from user %s.", event.event_id, event.user)
 
-        confirmation = render_card(Reply(conversation.replies[0].text if conversation.replies else DONE))
+        # The replies have already arrived as messages, so the pressed card only says it was done;
+        # repeating a reply on the card would show it twice.
+        confirmation = render_card(Reply(DONE))
         activity = turn.activity
         if is_card_action:
             await _answer_invoke(turn, invoke_response(card=confirmation))
