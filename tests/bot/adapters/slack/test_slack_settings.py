@@ -153,3 +153,11 @@ def test_manifest_asks_for_the_scopes_the_app_uses():
     scopes = [line.strip().removeprefix("- ") for line in scopes_block.splitlines() if line.strip()]
     assert sorted(scopes) == sorted(BOT_SCOPES)
     assert manifest.count("/slack/events") == 3
+
+
+async def test_no_unused_token_warning_at_start(database, caplog, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    settings = Settings(database_url="unused", slack_signing_secret="s3cret", slack_bot_token="xoxb-test")
+    with caplog.at_level(logging.WARNING):
+        create_web_app(settings, database)
+    assert "will be unused" not in caplog.text

@@ -56,6 +56,20 @@ from clipbot.storage.database import Database
 
 logger = logging.getLogger(__name__)
 
+
+class _ClientTokenWarningFilter(logging.Filter):
+    """Drop bolt's start-up warning that its own token is unused because a client was given.
+
+    bolt (1.30) reads SLACK_BOT_TOKEN from the environment even when it is handed a client, and
+    clipbot hands it one with that same token, so the warning would only alarm administrators.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_ClientTokenWarningFilter())
+
 SLASH_COMMAND = "/clip"
 # Bot scopes requested at install; deploy/slack-app-manifest.yml lists the same.
 BOT_SCOPES = (
