@@ -64,7 +64,7 @@ def read_inrc2_roster(
     problems = ProblemLog()
     if week0.weekday() != 0:
         monday = week0 - timedelta(days=week0.weekday())
-        problems.add("start date", None, None, f"Week 0 must start on a Monday, but {week0:%Y-%m-%d} is a "
+        problems.add("start date", None, None, f"Week 0 (the --start date) must be a Monday, but {week0:%Y-%m-%d} is a "
                      f"{week0:%A}. Use Monday {monday:%Y-%m-%d} or Monday {monday + timedelta(days=7):%Y-%m-%d}.")
 
     scenario = read_scenario(scenario_path, problems)
