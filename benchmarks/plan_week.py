@@ -1,9 +1,9 @@
 """Benchmark: how long planning a trust's week of the bot's own messages takes.
 
 Generates the trust of benchmarks/trust_scale.py (60 wards, 1,200 students, 3,000 staff, 8 weeks),
-matches every ward, adds an educator per ward, then times `clipbot.workflows.planner.plan` for one
-week from the Monday of the third week: coach posts, protected-time offers, nudges, rating forms
-and digests. Planning is pure, so the figure excludes the database; enqueueing is measured by
+matches every ward and adds an educator per ward. It then times `clipbot.workflows.planner.plan`
+for the week from the Monday of the third week: coach posts, protected-time offers, nudges, rating
+forms and digests. Planning is pure, so the figure excludes the database; enqueueing is measured by
 benchmarks/dispatcher.py.
 """
 

@@ -37,7 +37,7 @@ PLAN_EVERY = timedelta(hours=6)
 
 @dataclass
 class Answers:
-    """Who answers what: by default everyone books the first slot, meets and rates their shifts 4."""
+    """The simulated people's replies: everyone books the first slot, meets and rates their shifts 4."""
 
     # This student turns down the first offer with free times from the second week on.
     decliner: str | None = None

@@ -85,7 +85,7 @@ async def test_student_sees_confirmed_team(service):
     assert assessor != supervisor
 
 
-async def test_coach_groups_pair_students_away_from_nurse_in_charge(service):
+async def test_coach_groups_avoid_nurse_in_charge(service):
     answer = await Transcript(service, "CE1").say("coaches 6-west 2026-03-02")
     assert "Coach groups for the Early Mon 02 Mar 06:30-14:30 shift" in answer
     group_lines = [line for line in answer.splitlines() if "Amira Khan" in line]

@@ -34,7 +34,7 @@ POLICY_WARD_STUDENTS = "policy-ward-students"
 
 @dataclass(frozen=True, slots=True)
 class RuleViolation:
-    """A broken rule: `rule` is a stable code, `message` says it in plain words for ward staff."""
+    """A broken rule: `rule` is a stable code, `message` states it in plain words for ward staff."""
 
     rule: str
     message: str
@@ -51,7 +51,7 @@ class AssignmentRejected(ValueError):
 
 @dataclass(slots=True)
 class RuleContext:
-    """What the rules need to know: the people and the assignments already made.
+    """The facts the rules are checked against: the people and the assignments already made.
 
     `on_shift` maps a shift key to the people rostered on it; coach assignments are checked
     against it when it is given.

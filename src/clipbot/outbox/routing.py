@@ -41,8 +41,9 @@ class PlatformSender(Protocol):
 class RoutingSender:
     """Send each message through the platform where its recipient can be reached.
 
-    A person goes to their most recently linked reachable account; a ward goes to the first
-    platform, in the order of `platforms`, that has its channel, or else to its clinical educators.
+    A person's message goes to their most recently linked reachable account. A ward's post goes to
+    the first platform, in the order of `platforms`, that has its channel, or else to its clinical
+    educators.
     """
 
     def __init__(self, database: Database, platforms: Mapping[str, PlatformSender]) -> None:

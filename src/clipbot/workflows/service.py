@@ -318,7 +318,7 @@ class WorkflowService:
             if changed is None:
                 return self._result(found, False, roster)
             await self._session_messages(session, changed, roster, now)
-        logger.info("Person %s answered that session %d %s.", person, session_id, "took place" if met else "did not")
+        logger.info("Person %s recorded that session %d %s.", person, session_id, "took place" if met else "did not")
         return self._result(changed, True, roster)
 
     async def _active_session(self, session: AsyncSession, student: str, week: str) -> ProtectedSession | None:

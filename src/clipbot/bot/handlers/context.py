@@ -10,7 +10,7 @@ from clipbot.service import WardService
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """The outcome of a message sent on someone's behalf; `problem` says what went wrong in words."""
+    """The outcome of a message sent on someone's behalf; `problem` describes what went wrong in words."""
 
     delivered: bool
     problem: str | None = None
@@ -21,12 +21,12 @@ DELIVERED = Delivery(True)
 
 @dataclass(frozen=True, slots=True)
 class HandlerContext:
-    """What a handler may use: replies bound to the conversation, and the ward service.
+    """The capabilities a handler gets: replies bound to the conversation, and the ward service.
 
     `notify` sends a message to a roster person in their direct conversation and returns False when
     that person cannot be reached. `post_to_ward` posts in the ward's channel. `show_form` opens a
-    form for the user (a Slack modal, an Adaptive Card) and `publish_home` sets their home view
-    (the Slack App Home tab); adapters without such a surface reply instead.
+    form for the user (a Slack modal, an Adaptive Card). `publish_home` sets their home view (the
+    Slack App Home tab). An adapter without such a surface leaves it None, and handlers reply instead.
     """
 
     reply: Callable[[Reply], Awaitable[None]]

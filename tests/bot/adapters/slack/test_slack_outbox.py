@@ -9,19 +9,17 @@ from __future__ import annotations
 import base64
 import random
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
-from sqlalchemy import Row, select
 
 from clipbot.bot.adapters.slack.app import SlackBot
 from clipbot.bot.adapters.slack.outbox import SlackOutboxSender
 from clipbot.bot.events import Reply
-from clipbot.bot.serialise import reply_to_json
 from clipbot.clock import FixedClock
 from clipbot.domain.invites import session_invite
 from clipbot.domain.people import FieldOfPractice, Person, Registration
@@ -31,10 +29,10 @@ from clipbot.outbox.routing import RoutingSender
 from clipbot.service import WardService
 from clipbot.storage import platforms
 from clipbot.storage.database import Database
-from clipbot.storage.models import outbox
-from clipbot.storage.outbox import NewMessage, OutboxState, RecipientKind, enqueue
+from clipbot.storage.outbox import OutboxState
 from clipbot.workflows.planner import BOOKED, INVITE_CONTENT_TYPE, INVITE_FILENAME, INVITE_KEY
 from fakes.slack_api import TEAM_ID, FakeSlackApi
+from fakes.outbox_driver import FakeSleep, OutboxDriver
 from fakes.ward_files import NOW
 from slack_harness import ORGANISATION, USERS, direct_channel, seed, slack_settings
 
@@ -43,20 +41,8 @@ WARD_CHANNEL = "C0600"
 SLACK_USER = {person: user for user, (person, _) in USERS.items() if person}
 
 
-class FakeSleep:
-    """An injected sleep that records each wait and moves the clock on by it at once."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.moment += timedelta(seconds=seconds)
-
-
 @dataclass
-class SlackOutbox:
+class SlackOutbox(OutboxDriver):
     """A dispatcher that sends through RoutingSender and SlackOutboxSender to the fake Slack."""
 
     fake: FakeSlackApi
@@ -65,35 +51,7 @@ class SlackOutbox:
     sleep: FakeSleep
     dispatcher: Dispatcher
     keys: list[str] = field(default_factory=list)
-
-    async def enqueue(
-        self, name: str, recipient: str, reply: Reply, *, kind: str = "pt-offer", ward: bool = False,
-        extra: Mapping[str, Any] | None = None,
-    ) -> str:
-        key = f"{ORGANISATION}:{kind}:{name}"
-        message = NewMessage(
-            idempotency_key=key, kind=kind, recipient_kind=RecipientKind.WARD if ward else RecipientKind.PERSON,
-            recipient=recipient, payload={**reply_to_json(reply), **(extra or {})}, due_at=self.clock.now(),
-        )
-        async with self.database.transaction() as session:
-            await enqueue(session, ORGANISATION, message)
-        self.keys.append(key)
-        return key
-
-    async def deliver(self, *, max_rounds: int = 10) -> None:
-        """Run the dispatcher until no message is pending, moving the clock to each next retry in between."""
-        for _ in range(max_rounds):
-            await self.dispatcher.run_until_idle()
-            pending = [row for row in (await self.rows()).values() if row.state == OutboxState.PENDING]
-            if not pending:
-                return
-            self.clock.moment = max(self.clock.now(), min(row.next_attempt_at for row in pending))
-        raise AssertionError(f"Messages still pending after {max_rounds} dispatcher rounds.")
-
-    async def rows(self) -> dict[str, Row[Any]]:
-        async with self.database.session() as session:
-            found = await session.execute(select(outbox).where(outbox.c.idempotency_key.in_(self.keys)))
-        return {row.idempotency_key: row for row in found}
+    organisation = ORGANISATION
 
 
 def build_dispatcher(database: Database, bot: SlackBot, clock: FixedClock, sleep: FakeSleep) -> Dispatcher:

@@ -8,46 +8,31 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import Row, select
 
 from clipbot.bot.adapters.teams.outbox import TeamsOutboxSender
 from clipbot.bot.events import Reply
-from clipbot.bot.serialise import reply_to_json
 from clipbot.clock import FixedClock
 from clipbot.outbox import DEFAULT_SENDER, Dispatcher
 from clipbot.outbox.routing import RoutingSender
 from clipbot.storage import platforms
 from clipbot.storage.database import Database
-from clipbot.storage.models import outbox
-from clipbot.storage.outbox import NewMessage, OutboxState, RecipientKind, enqueue
+from clipbot.storage.outbox import OutboxState
 from clipbot.workflows.planner import BOOKED, INVITE_CONTENT_TYPE, INVITE_FILENAME, INVITE_KEY
 from fakes.teams_connector import CARD_CONTENT_TYPE, ConnectorRequest
+from fakes.outbox_driver import FakeSleep, OutboxDriver
 from fakes.ward_files import NOW
 from teams_harness import EDUCATOR, ORGANISATION, STUDENT, TEAM_CHANNEL, TENANT, USERS, TeamsHarness
 
 SECOND_STUDENT = USERS["S2"]
 
 
-class FakeSleep:
-    """An injected sleep that records each wait and moves the clock on by it at once."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.moment += timedelta(seconds=seconds)
-
-
 @dataclass
-class TeamsOutbox:
+class TeamsOutbox(OutboxDriver):
     """A dispatcher that sends through RoutingSender and TeamsOutboxSender to the fake connector."""
 
     teams: TeamsHarness
@@ -57,39 +42,12 @@ class TeamsOutbox:
     # The number of connector requests made before the first outbox message.
     start: int
     keys: list[str] = field(default_factory=list)
+    organisation = ORGANISATION
+
 
     @property
     def database(self) -> Database:
         return self.teams.service.database
-
-    async def enqueue(
-        self, name: str, recipient: str, reply: Reply, *, kind: str = "pt-offer", ward: bool = False,
-        extra: Mapping[str, Any] | None = None,
-    ) -> str:
-        key = f"{ORGANISATION}:{kind}:{name}"
-        message = NewMessage(
-            idempotency_key=key, kind=kind, recipient_kind=RecipientKind.WARD if ward else RecipientKind.PERSON,
-            recipient=recipient, payload={**reply_to_json(reply), **(extra or {})}, due_at=self.clock.now(),
-        )
-        async with self.database.transaction() as session:
-            await enqueue(session, ORGANISATION, message)
-        self.keys.append(key)
-        return key
-
-    async def deliver(self, *, max_rounds: int = 10) -> None:
-        """Run the dispatcher until no message is pending, moving the clock to each next retry in between."""
-        for _ in range(max_rounds):
-            await self.dispatcher.run_until_idle()
-            pending = [row for row in (await self.rows()).values() if row.state == OutboxState.PENDING]
-            if not pending:
-                return
-            self.clock.moment = max(self.clock.now(), min(row.next_attempt_at for row in pending))
-        raise AssertionError(f"Messages still pending after {max_rounds} dispatcher rounds.")
-
-    async def rows(self) -> dict[str, Row[Any]]:
-        async with self.database.session() as session:
-            found = await session.execute(select(outbox).where(outbox.c.idempotency_key.in_(self.keys)))
-        return {row.idempotency_key: row for row in found}
 
     def requests_to(self, conversation: str, *, accepted: bool = True) -> list[ConnectorRequest]:
         """Return the outbox's sends and replies to a conversation; only the accepted ones unless `accepted` is False."""

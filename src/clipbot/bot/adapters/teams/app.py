@@ -366,8 +366,8 @@ class TeamsBot(Bot):
             # The router already tried to apologise, which failed the same way; the send was logged.
             logger.warning("Failed to reply to Teams activity %s from user %s.", event.event_id, event.user)
 
-        # The replies have already arrived as messages, so the pressed card only says it was done;
-        # repeating a reply on the card would show it twice.
+        # The replies have already arrived as messages, so the pressed card only shows that it was done.
+        # Repeating a reply on the card would show it twice.
         confirmation = render_card(Reply(DONE))
         activity = turn.activity
         if is_card_action:
