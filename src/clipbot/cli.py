@@ -164,7 +164,7 @@ async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
             print("The database is up to date.")
             return 0
         clock = FixedClock(arguments.at) if getattr(arguments, "at", None) else SystemClock()
-        service = WardService(database, clock, settings.organisation)
+        service = WardService(database, clock, settings.organisation, planner_settings=settings.planner)
         if roster is not None:
             return await _import_roster(arguments, roster, service)
         handler = {

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from clipbot.domain.protected_time import ProtectedTimePolicy
 from clipbot.storage.database import default_database_url
+from clipbot.workflows.planner import PlannerSettings
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -23,6 +26,26 @@ _SLACK_HELP = {
 }
 _TOKEN_PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
 
+# Leads are capped at a day. The planning job looks 24 hours ahead, so a longer coach post lead could
+# post late, and a reminder more than a day before a session is most likely a typing mistake.
+MAX_LEAD_MINUTES = 24 * 60
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NUDGE_EXAMPLE = "'Wed 12:00' (a day, Mon to Sun, and a 24-hour local time)"
+
+DEFAULT_OUTBOX_RETENTION_DAYS = 30
+# Finished outbox messages are deleted this many days after their not_after, or after their last
+# change when they have none, and a deleted message must never be planned and sent again. The
+# planner gives every message a not_after and plans only those whose not_after is still ahead, so a
+# deleted message is not planned again while the rosters and sessions behind it are unchanged. A
+# re-imported roster can move a shift's end, and so its coach post's not_after, by hours, well
+# inside 7 days. Counting from not_after matters, because the planner's longest window from due
+# time to not_after is about 9 days. A check after a Monday session stays valid until the next
+# week's digest, which Christmas bank holidays delay to the Wednesday. So 7 days counted from the
+# sending time would not be enough.
+MIN_OUTBOX_RETENTION_DAYS = 7
+# About ten years; a larger number is most likely a typing mistake.
+MAX_OUTBOX_RETENTION_DAYS = 3650
+
 
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message names it and the fix."""
@@ -35,7 +58,8 @@ class Settings:
     Slack is enabled by a signing secret together with either a bot token (one workspace) or a
     client id and secret (OAuth, any number of workspaces). `slack_app_token` is only needed for
     Socket Mode. `slack_organisation` is the organisation that Slack workspaces map to; empty means
-    `organisation`.
+    `organisation`. `planner` sets when the bot's own messages are due, and `outbox_retention` how
+    long finished outbox messages are kept after their not_after.
     """
 
     database_url: str
@@ -48,6 +72,8 @@ class Settings:
     slack_app_token: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_organisation: str = ""
+    planner: PlannerSettings = field(default_factory=PlannerSettings)
+    outbox_retention: timedelta = timedelta(days=DEFAULT_OUTBOX_RETENTION_DAYS)
 
     @property
     def slack_enabled(self) -> bool:
@@ -89,6 +115,8 @@ class Settings:
             slack_app_token=slack["SLACK_APP_TOKEN"],
             slack_api_url=_slack_api_url(environ.get("SLACK_API_URL", "").strip()),
             slack_organisation=environ.get("SLACK_ORGANISATION", "").strip() or organisation,
+            planner=_planner_settings(environ),
+            outbox_retention=_outbox_retention(environ),
         )
 
     def __repr__(self) -> str:
@@ -102,7 +130,8 @@ class Settings:
             f"slack_bot_token={hidden(self.slack_bot_token)}, slack_client_id={self.slack_client_id!r}, "
             f"slack_client_secret={hidden(self.slack_client_secret)}, "
             f"slack_app_token={hidden(self.slack_app_token)}, slack_api_url={self.slack_api_url!r}, "
-            f"slack_organisation={self.slack_organisation!r})"
+            f"slack_organisation={self.slack_organisation!r}, planner={self.planner!r}, "
+            f"outbox_retention={self.outbox_retention!r})"
         )
 
 
@@ -143,6 +172,99 @@ def _check_slack(values: Mapping[str, str]) -> None:
             "SLACK_SIGNING_SECRET is set but there is no token to call Slack with. Set SLACK_BOT_TOKEN "
             "for one workspace, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install in several."
         )
+
+
+def _planner_settings(environ: Mapping[str, str]) -> PlannerSettings:
+    defaults = PlannerSettings()
+    coach_post_lead = _whole_number(
+        environ, "CLIPBOT_COACH_POST_LEAD_MINUTES", int(defaults.coach_post_lead.total_seconds() // 60),
+        0, MAX_LEAD_MINUTES, "minutes", "the minutes before a shift starts at which its coach groups are posted",
+    )
+    reminder_lead = _whole_number(
+        environ, "CLIPBOT_REMINDER_LEAD_MINUTES", int(defaults.reminder_lead.total_seconds() // 60),
+        1, MAX_LEAD_MINUTES, "minutes", "the minutes before a protected-time session at which both are reminded",
+        minimum_reason="A reminder due at the session start itself is not sent.",
+    )
+    return PlannerSettings(
+        coach_post_lead=timedelta(minutes=coach_post_lead),
+        reminder_lead=timedelta(minutes=reminder_lead),
+        nudge=_midweek_nudge(environ, defaults),
+    )
+
+
+def _outbox_retention(environ: Mapping[str, str]) -> timedelta:
+    days = _whole_number(
+        environ, "CLIPBOT_OUTBOX_RETENTION_DAYS", DEFAULT_OUTBOX_RETENTION_DAYS,
+        MIN_OUTBOX_RETENTION_DAYS, MAX_OUTBOX_RETENTION_DAYS, "days",
+        "the days to keep sent, dropped and failed outbox messages",
+        minimum_reason="Fewer days leave too little margin to be sure that a deleted message is never sent again.",
+    )
+    return timedelta(days=days)
+
+
+def _whole_number(
+    environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int, unit: str, meaning: str,
+    *, minimum_reason: str = "",
+) -> int:
+    """Read a whole number of `unit` from `name`, or `default` when it is unset or empty.
+
+    `minimum_reason` is a sentence saying why a smaller number is rejected.
+    """
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    fix = f"Set it to {meaning}, a whole number from {minimum} to {maximum}, or unset it for {default}."
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} is '{text}', which is not a whole number of {unit}. {fix}") from None
+    if value < 0:
+        raise ConfigError(f"{name} is '{text}', which is negative. {fix}")
+    if value < minimum:
+        reason = f" {minimum_reason}" if minimum_reason else ""
+        raise ConfigError(f"{name} is '{text}', which is below the minimum of {minimum}.{reason} {fix}")
+    if value > maximum:
+        raise ConfigError(f"{name} is '{text}', which is more than {maximum} {unit}. {fix}")
+    return value
+
+
+def _midweek_nudge(environ: Mapping[str, str], defaults: PlannerSettings) -> ProtectedTimePolicy:
+    """Read CLIPBOT_MIDWEEK_NUDGE, a day and a local time such as 'Wed 12:00', for the weekly nudge."""
+    name = "CLIPBOT_MIDWEEK_NUDGE"
+    text = environ.get(name, "").strip()
+    if not text:
+        return defaults.nudge
+    fix = f"Write a day and a time, for example {_NUDGE_EXAMPLE}, or unset it for Wednesday at 12:00."
+    parts = text.split()
+    if len(parts) != 2:
+        raise ConfigError(f"{name} is '{text}', which is not a day and a time. {fix}")
+
+    day_text, time_text = parts
+    weekday = _weekday(day_text)
+    if weekday is None:
+        raise ConfigError(f"{name} is '{text}', and '{day_text}' is not a day of the week. {fix}")
+    try:
+        moment = datetime.strptime(time_text, "%H:%M").time()
+    except ValueError:
+        raise ConfigError(f"{name} is '{text}', and '{time_text}' is not a 24-hour time. {fix}") from None
+
+    # The planner leaves out a nudge that is not after the week's offer, so it would never be sent.
+    if (weekday, moment) <= (0, defaults.offer_time):
+        raise ConfigError(
+            f"{name} is '{text}', which is not after the weekly offer on Monday at "
+            f"{defaults.offer_time:%H:%M}, so the nudge would never be sent. Choose a later day or time, "
+            f"for example {_NUDGE_EXAMPLE}, or unset it for Wednesday at 12:00."
+        )
+    return ProtectedTimePolicy(nudge_weekday=weekday, nudge_time=moment)
+
+
+def _weekday(text: str) -> int | None:
+    """Return 0 for Monday to 6 for Sunday from a full or three-letter English day name, in any case."""
+    folded = text.casefold()
+    for number, day in enumerate(_DAY_NAMES):
+        if folded in (day, day[:3]):
+            return number
+    return None
 
 
 def _slack_api_url(text: str) -> str:

@@ -176,7 +176,8 @@ async def _replay(database: Database, roster: Roster, source: str, out: Printer)
     out.line(
         f"Messages the bot sent unasked: {sum(sent.values())} ({sent['coach-post']} coach posts, "
         f"{sent['pt-offer']} protected-time offers, {sent['pt-nudge']} mid-week nudges, "
-        f"{sent['pt-booked']} booking confirmations with calendar invites, {sent['pt-reminder']} reminders, "
+        f"{sent['pt-booked']} booking confirmations, {sent['pt-invite']} calendar invitations, "
+        f"{sent['pt-reminder']} reminders, "
         f"{sent['pt-check']} \"did you meet?\" checks, {sent['rate-shift'] + sent['rate-session']} rating forms, "
         f"{sent['digest']} educator digests)"
     )

@@ -42,8 +42,10 @@ def create_web_app(settings: Settings, database: Database, *, clock: Clock | Non
                    jobs: bool = False) -> web.Application:
     """Build the application. Slack's and Teams' routes exist only when each is configured.
 
-    With `jobs`, the application also plans and sends the bot's own messages while it runs.
-    The caller owns `database` and disposes of it after the application has shut down.
+    With `jobs`, the application also plans and sends the bot's own messages while it runs, and
+    deletes old outbox messages and event ids daily. Every workflow service it makes, in the jobs and
+    in the chat handlers, plans with `settings.planner`. The caller owns `database` and disposes of it
+    after the application has shut down.
     """
     application = web.Application()
     application[DATABASE_KEY] = database
@@ -51,8 +53,10 @@ def create_web_app(settings: Settings, database: Database, *, clock: Clock | Non
     clock = clock or SystemClock()
     if teams is not None and teams.enabled:
         add_teams_routes(
-            application, settings=teams, database=database,
-            service_factory=lambda organisation: WardService(database, clock, organisation),
+            application, settings=teams, database=database, clock=clock,
+            service_factory=lambda organisation: WardService(
+                database, clock, organisation, planner_settings=settings.planner
+            ),
         )
     else:
         logger.info("Teams is disabled: set MicrosoftAppId and MicrosoftAppPassword to enable it.")
@@ -61,18 +65,21 @@ def create_web_app(settings: Settings, database: Database, *, clock: Clock | Non
     else:
         logger.info("Slack is disabled: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to enable it.")
     if jobs:
-        application.cleanup_ctx.append(_timed_work(database, clock))
+        application.cleanup_ctx.append(_timed_work(settings, database, clock))
     return application
 
 
-def _timed_work(database: Database, clock: Clock):
+def _timed_work(settings: Settings, database: Database, clock: Clock):
     async def run(application: web.Application):
         platforms: dict[str, PlatformSender] = {}
         if SLACK_KEY in application:
             platforms["slack"] = SlackOutboxSender(application[SLACK_KEY])
         if TEAMS_BOT in application:
             platforms["teams"] = TeamsOutboxSender(application[TEAMS_BOT].messenger)
-        scheduler = start_jobs(database, clock, platforms)
+        scheduler = start_jobs(
+            database, clock, platforms,
+            planner_settings=settings.planner, outbox_retention=settings.outbox_retention,
+        )
         yield
         await stop_jobs(scheduler)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from clipbot.clock import Clock
@@ -26,6 +27,10 @@ from clipbot.rosters import RosterError, read_csv_roster
 from clipbot.storage import repository
 from clipbot.storage.database import Database
 from clipbot.storage.repository import CONFIRMED, ENDED, ImportReport, StoredAssignment
+
+if TYPE_CHECKING:
+    # Imported for the annotation only, because the planner imports the handlers, which import this module.
+    from clipbot.workflows.planner import PlannerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +106,20 @@ def _roster_problems(error: RosterError) -> str:
 
 
 class WardService:
-    def __init__(self, database: Database, clock: Clock, organisation: str) -> None:
+    """The ward operations of one organisation.
+
+    `planner_settings` (None for the defaults) is kept for the workflow service that
+    `WorkflowService.of` builds from this one, so that bookings made in chat plan their reminders
+    with the same settings as the planning job.
+    """
+
+    def __init__(
+        self, database: Database, clock: Clock, organisation: str, *, planner_settings: PlannerSettings | None = None
+    ) -> None:
         self.database = database
         self.clock = clock
         self.organisation = organisation
+        self.planner_settings = planner_settings
 
     async def import_roster(self, roster: Roster, *, dry_run: bool = False, rename: bool = True) -> ImportReport:
         """Write a checked roster in one transaction (rolled back for a dry run).

@@ -23,6 +23,7 @@ from clipbot.clock import FixedClock
 from clipbot.outbox.dispatcher import Dispatcher, SendResult, Sent
 from clipbot.service import WardService
 from clipbot.storage.outbox import ClaimedMessage, RecipientKind
+from clipbot.workflows import planner
 from clipbot.workflows import protected as pt
 from clipbot.workflows import ratings
 from clipbot.workflows.gate import WorkflowGate
@@ -73,7 +74,7 @@ class SimulatedSender:
         if self.verbose or kind == "digest":
             self.write(f"[{now:%a %d %b %H:%M}] to {to}:\n{render_reply(reply)}\n")
         elif kind != "coach-post" and now < self.detail_until:
-            self.write(f"[{now:%a %d %b %H:%M}] to {to}: {reply.text}")
+            self.write(f"[{now:%a %d %b %H:%M}] to {to}: {reply.text}{_attached(message.payload)}")
         if message.recipient_kind is RecipientKind.PERSON:
             await self._answer(message.recipient, kind, reply, now)
         return Sent(None)
@@ -152,3 +153,9 @@ async def simulate(service: WardService, start: datetime, end: datetime, answers
         await dispatcher.run_until_idle()
         clock.moment += STEP
     return sender.transcript
+
+
+def _attached(payload: dict[str, object]) -> str:
+    """Describe the calendar invitation that a message carries, or return "" when it has none."""
+    invite = planner.calendar_invite(payload)
+    return "" if invite is None else f" [{invite.name} attached, {len(invite.content)} bytes]"

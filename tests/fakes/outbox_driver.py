@@ -15,6 +15,7 @@ from clipbot.outbox import Dispatcher
 from clipbot.storage.database import Database
 from clipbot.storage.models import outbox
 from clipbot.storage.outbox import NewMessage, OutboxState, RecipientKind, enqueue
+from clipbot.workflows.planner import COACH_UPDATE, UPDATES_KEY, VERSION_FACT, WORKFLOW_KEY
 
 
 class FakeSleep:
@@ -51,6 +52,12 @@ class OutboxDriver:
             await enqueue(session, self.organisation, message)
         self.keys.append(key)
         return key
+
+    async def enqueue_coach_update(self, post_key: str, text: str) -> str:
+        """Enqueue the first change of the ward post stored under `post_key`, as the planner would."""
+        extra = {UPDATES_KEY: post_key, WORKFLOW_KEY: {VERSION_FACT: "2"}}
+        name = post_key.removeprefix(f"{self.organisation}:") + ":update:2"
+        return await self.enqueue(name, "6-west", Reply(text), kind=COACH_UPDATE, ward=True, extra=extra)
 
     async def deliver(self, *, max_rounds: int = 10) -> None:
         """Run the dispatcher until no message is pending, moving the clock to each next retry in between."""

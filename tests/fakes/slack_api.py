@@ -1,11 +1,11 @@
 """A fake Slack Web API on 127.0.0.1 that records every call, for tests and benchmarks.
 
-It serves the methods clipbot calls (auth.test, chat.postMessage, chat.postEphemeral,
+It serves the methods clipbot calls (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
 conversations.open, views.open, views.publish, users.info, users.lookupByEmail, oauth.v2.access,
 files.getUploadURLExternal, files.completeUploadExternal) with responses of Slack's shape, private
 file downloads under /files/ and file uploads under /upload/. A test sets up users, files,
-failures and rate limits, points SLACK_API_URL at `base_url`, and reads `calls` and `uploads`
-afterwards.
+failures and rate limits, points SLACK_API_URL at `base_url`, and reads `calls`, `posts` and
+`uploads` afterwards.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class UploadedFile:
     content: bytes | None = None
     channel: str | None = None
     title: str | None = None
+    initial_comment: str | None = None
 
 
 @dataclass(slots=True)
@@ -73,6 +74,8 @@ class FakeSlackApi:
     rate_limits: dict[str, deque[int]] = field(default_factory=dict)
     installed_tokens: set[str] = field(default_factory=set)
     uploads: dict[str, UploadedFile] = field(default_factory=dict)
+    # The current text of each message posted with chat.postMessage, by (channel, ts); chat.update changes it.
+    posts: dict[tuple[str, str], str] = field(default_factory=dict)
     base_url: str = ""
     _runner: web.AppRunner | None = None
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -193,7 +196,15 @@ class FakeSlackApi:
 
     def _chat_postMessage(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
+        self.posts[(str(arguments.get("channel")), ts)] = str(arguments.get("text"))
         return {"channel": arguments.get("channel"), "ts": ts, "message": {"text": arguments.get("text"), "ts": ts}}
+
+    def _chat_update(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        key = (str(arguments.get("channel")), str(arguments.get("ts")))
+        if key not in self.posts:
+            raise _SlackError("message_not_found")
+        self.posts[key] = str(arguments.get("text"))
+        return {"channel": key[0], "ts": key[1], "text": arguments.get("text")}
 
     def _chat_postEphemeral(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         return {"message_ts": self._next_ts()}
@@ -270,6 +281,7 @@ class FakeSlackApi:
                 raise _SlackError("file_not_found")
             upload.channel = channel
             upload.title = item.get("title") or upload.filename
+            upload.initial_comment = arguments.get("initial_comment") or None
             completed.append({
                 "id": upload.file_id, "name": upload.filename, "title": upload.title, "size": upload.length,
                 "channels": [channel] if channel else [],

@@ -23,7 +23,7 @@ TABLES = {
     "organisations", "wards", "people", "ward_members", "placements", "shifts", "duties", "leave",
     "role_assignments", "chat_workspaces", "chat_identities", "processed_events", "ward_channels",
     "conversation_references", "slack_installations", "slack_bots", "slack_oauth_states", "outbox",
-    "protected_sessions", "ratings", "pauses",
+    "protected_sessions", "ratings", "pauses", "file_offers",
 }
 
 

@@ -382,6 +382,32 @@ async def test_forget_events_naive_cutoff_rejected(session: AsyncSession) -> Non
         await forget_events_before(session, datetime(2024, 10, 27, 1, 30))
 
 
+async def test_forget_events_in_batches(database: Database) -> None:
+    old = datetime.now(UTC) - timedelta(days=3)
+    async with database.transaction() as session:
+        for number in range(5):
+            await record_event(session, TEAMS, f"activity-old-{number}")
+        await record_event(session, SLACK, "Ev-new")
+        await session.execute(
+            update(processed_events).where(processed_events.c.event_id.like("activity-old-%")).values(received_at=old)
+        )
+
+    batches = []
+    for _ in range(4):
+        async with database.transaction() as session:
+            batches.append(await forget_events_before(session, datetime.now(UTC) - timedelta(days=1), limit=2))
+
+    assert batches == [2, 2, 1, 0]
+    async with database.session() as session:
+        remaining = (await session.scalars(select(processed_events.c.event_id))).all()
+    assert remaining == ["Ev-new"]
+
+
+async def test_forget_events_zero_limit_rejected(session: AsyncSession) -> None:
+    with pytest.raises(ValueError, match="The delete limit 0 is not valid"):
+        await forget_events_before(session, datetime.now(UTC), limit=0)
+
+
 # Ward channels
 
 

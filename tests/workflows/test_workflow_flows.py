@@ -10,7 +10,7 @@ from clipbot.clock import FixedClock
 from clipbot.service import WardService
 from clipbot.storage.database import Database
 from clipbot.workflows import protected as pt
-from clipbot.workflows.planner import INVITE_KEY
+from clipbot.workflows.planner import INVITE_KEY, PlannerSettings
 from clipbot.workflows.ratings import RATE_OPEN
 from clipbot.workflows.service import WorkflowService
 from workflow_chat import Chat, button, outbox_reply, outbox_rows, rating_count, session_rows
@@ -51,13 +51,15 @@ async def test_booking_flow_end_to_end(ward_service: WardService, database: Data
     planned = await outbox_rows(database, "pt-")
     expected = {
         f"pt-booked:{session_id}:S1", f"pt-booked:{session_id}:PA1",
+        f"pt-invite:{session_id}:S1", f"pt-invite:{session_id}:PA1",
         f"pt-reminder:{session_id}:S1", f"pt-reminder:{session_id}:PA1",
         f"pt-check:{session_id}:S1", f"pt-check:{session_id}:PA1",
     }
     assert expected <= set(planned)
     # An early session's reminder goes the evening before, ahead of the 21:00 quiet hours.
     assert planned[f"pt-reminder:{session_id}:PA1"].due_at == local(MARCH_MONDAY, 20, 0)
-    invite = base64.b64decode(planned[f"pt-booked:{session_id}:PA1"].payload[INVITE_KEY]["base64"])
+    assert INVITE_KEY not in planned[f"pt-booked:{session_id}:PA1"].payload
+    invite = base64.b64decode(planned[f"pt-invite:{session_id}:PA1"].payload[INVITE_KEY]["base64"])
     assert b"UID:clipbot-protected-time-" in invite
     assert b"DTSTART;TZID=Europe/London:20260324T073000" in invite
 
@@ -326,3 +328,15 @@ async def test_resume_when_not_paused(ward_service: WardService) -> None:
     answer = await Chat(ward_service, "PA1").send("resume")
 
     assert answer == messages.NOT_PAUSED
+
+
+async def test_booking_uses_reminder_lead_of_service(ward_service: WardService, database: Database) -> None:
+    settings = PlannerSettings(reminder_lead=timedelta(minutes=20))
+    configured = WardService(database, ward_service.clock, ward_service.organisation, planner_settings=settings)
+
+    session_id = await _book_first_slot(configured)
+
+    planned = await outbox_rows(database, "pt-reminder:")
+    # The first slot starts at 09:30, and the default lead of an hour would give 08:30.
+    assert planned[f"pt-reminder:{session_id}:S1"].due_at == local(MARCH_MONDAY, 9, 10)
+    assert planned[f"pt-reminder:{session_id}:PA1"].due_at == local(MARCH_MONDAY, 9, 10)

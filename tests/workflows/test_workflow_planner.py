@@ -224,7 +224,14 @@ def test_booked_session_messages() -> None:
     assert planned["pt-reminder:7:PA1"].due_at == local(date(2026, 3, 24), 9, 30)
     assert planned["pt-reminder:7:S1"].not_after == local(date(2026, 3, 24), 10, 30)
     assert planned["pt-check:7:S1"].due_at == local(date(2026, 3, 24), 12, 0)
-    invite = base64.b64decode(planned["pt-booked:7:S1"].payload[INVITE_KEY]["base64"])
+    # The invitation is a message of its own, due with the booking, so that each is retried alone.
+    assert INVITE_KEY not in planned["pt-booked:7:S1"].payload
+    assert planned["pt-invite:7:S1"].due_at == planned["pt-booked:7:S1"].due_at
+    assert planned["pt-invite:7:PA1"].not_after == local(date(2026, 3, 24), 10, 30)
+    assert reply_from_json(planned["pt-invite:7:S1"].payload).text == (
+        "Calendar invitation for your protected learning time, Tuesday 24 March, 10:30 to 11:30."
+    )
+    invite = base64.b64decode(planned["pt-invite:7:S1"].payload[INVITE_KEY]["base64"])
     assert b"METHOD:REQUEST" in invite
     assert b"ATTENDEE" in invite
 

@@ -55,9 +55,15 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class RetryAfter:
-    """The platform is rate limiting: send nothing more through this sender for `seconds`."""
+    """The platform is rate limiting, so send nothing more through this sender for `seconds`.
+
+    A sender that serves several platforms sets `scope` to the one that is limited, and keeps that
+    platform's later messages back itself. Then only this message waits, and the sender's other
+    messages go on.
+    """
 
     seconds: float
+    scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,9 +314,11 @@ class Dispatcher:
 
     async def _send(self, message: ClaimedMessage, sender: Sender, summary: BatchSummary) -> None:
         key = self._sender_key(message)
+        # The end of a rate limit that applies to this message only (a RetryAfter with a scope).
+        own_hold: datetime | None = None
         for _ in range(MAX_SENDS_PER_CLAIM):
             now = self.clock.now()
-            hold = self._rate_limited_until.get(key)
+            hold = max(filter(None, (self._rate_limited_until.get(key), own_hold)), default=None)
             if hold is not None and hold > now:
                 wait = hold - now
                 if wait > self.max_pause or wait >= self._time_left(message, now):
@@ -333,6 +341,12 @@ class Dispatcher:
             if not isinstance(result, RetryAfter):
                 await self._record(message, result, now, summary)
                 return
+            if result.scope is not None:
+                own_hold = now + _retry_delay(result.seconds)
+                logger.info(
+                    "Outbox message %d waits %.1f s for the rate limit of %s", message.id, result.seconds, result.scope
+                )
+                continue
             self._rate_limited_until[key] = now + _retry_delay(result.seconds)
             logger.warning(
                 "The %s sender is rate limited for %.1f s at outbox message %d", key, result.seconds, message.id
@@ -340,7 +354,8 @@ class Dispatcher:
 
         # The sender was rate limited on every send, so the message waits for a later batch.
         now = self.clock.now()
-        await self._hold_back(message, now, max(self._rate_limited_until[key], now), summary)
+        until = max(filter(None, (self._rate_limited_until.get(key), own_hold)), default=now)
+        await self._hold_back(message, now, max(until, now), summary)
 
     async def _record(
         self, message: ClaimedMessage, result: SendResult, now: datetime, summary: BatchSummary

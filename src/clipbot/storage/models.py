@@ -1,4 +1,4 @@
-"""Table definitions, kept identical to the schema that migrations 0001 to 0004 create.
+"""Table definitions, kept identical to the schema that migrations 0001 to 0005 create.
 
 Every row belongs to one organisation, either through its own `organisation_id` or through its
 ward, shift or person. The exceptions are `processed_events` and slack_sdk's three `slack_*` tables,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -437,6 +438,37 @@ class PauseRecord(Base):
     until: Mapped[date] = mapped_column(Date, nullable=False)
 
 
+class FileOfferRecord(Base):
+    """A file offered to one chat user, who must consent before the bot uploads it (a Teams file consent card).
+
+    `token` is the random id that the card sends back with the user's response. `content` is cleared
+    once the file is uploaded or declined. While `state` is `uploading`, one upload has claimed the
+    offer until `lease_until`, after which another attempt may take it over.
+    """
+
+    __tablename__ = "file_offers"
+    __table_args__ = (
+        CheckConstraint("state IN ('offered', 'uploading', 'uploaded', 'declined')", name="state"),
+        _platform_check(),
+        Index(None, "organisation_id"),
+        Index(None, "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = _organisation_fk()
+    token: Mapped[str] = mapped_column(String, nullable=False, unique=True)
+    platform: Mapped[str] = mapped_column(String, nullable=False)
+    workspace: Mapped[str] = mapped_column(String, nullable=False)
+    user_id: Mapped[str] = mapped_column(String, nullable=False)
+    filename: Mapped[str] = mapped_column(String, nullable=False)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    state: Mapped[str] = mapped_column(String, nullable=False)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 # The three tables below belong to slack_sdk's SQLAlchemy OAuth stores (AsyncSQLAlchemyInstallationStore
 # and AsyncSQLAlchemyOAuthStateStore, slack_sdk 3.48), which build their own Table objects with these
 # default names. Columns, lengths and index names follow slack_sdk; the times are naive UTC as it writes them.
@@ -523,6 +555,7 @@ outbox = cast(Table, OutboxRecord.__table__)
 protected_sessions = cast(Table, ProtectedSessionRecord.__table__)
 ratings = cast(Table, RatingRecord.__table__)
 pauses = cast(Table, PauseRecord.__table__)
+file_offers = cast(Table, FileOfferRecord.__table__)
 slack_installations = cast(Table, SlackInstallationRecord.__table__)
 slack_bots = cast(Table, SlackBotRecord.__table__)
 slack_oauth_states = cast(Table, SlackOAuthStateRecord.__table__)

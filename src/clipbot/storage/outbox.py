@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Update, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Update, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,11 +147,15 @@ def _check_new_message(message: NewMessage) -> None:
             f"The payload of outbox message {message.idempotency_key!r} is a {type(message.payload).__name__}. "
             f"Pass a dict, for example reply_to_json(reply)."
         )
+    _check_json(message.idempotency_key, message.payload)
+
+
+def _check_json(key: str, payload: Mapping[str, Any]) -> None:
     try:
-        json.dumps(dict(message.payload), allow_nan=False)
+        json.dumps(dict(payload), allow_nan=False)
     except (TypeError, ValueError) as error:
         raise ValueError(
-            f"The payload of outbox message {message.idempotency_key!r} cannot be stored as JSON ({error}). "
+            f"The payload of outbox message {key!r} cannot be stored as JSON ({error}). "
             f"Pass only dicts, lists, text, finite numbers, booleans and None."
         ) from None
 
@@ -217,6 +221,64 @@ async def reschedule(session: AsyncSession, key: str, due_at: datetime) -> bool:
         update(outbox)
         .where(outbox.c.idempotency_key == key, outbox.c.state == OutboxState.PENDING.value)
         .values(due_at=due_at, next_attempt_at=due_at, updated_at=datetime.now(UTC))
+    )
+    return _rowcount(await session.execute(statement)) == 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """An outbox message as stored, for planners that compare what they plan with what is queued or sent."""
+
+    idempotency_key: str
+    kind: str
+    state: OutboxState
+    payload: dict[str, Any]
+    platform_message_id: str | None
+
+
+async def live_messages(
+    session: AsyncSession, organisation: str, kinds: Collection[str], now: datetime
+) -> list[StoredMessage]:
+    """Return the organisation's messages of `kinds` whose `not_after` is later than `now`, by id.
+
+    Messages without a `not_after` are left out, because they never go stale and so need no comparing.
+    """
+    _check_aware(now, "now")
+    org_id = await organisation_id(session, organisation)
+    query = (
+        select(
+            outbox.c.idempotency_key, outbox.c.kind, outbox.c.state, outbox.c.payload, outbox.c.platform_message_id
+        )
+        .where(outbox.c.organisation_id == org_id, outbox.c.kind.in_(list(kinds)), outbox.c.not_after > now)
+        .order_by(outbox.c.id)
+    )
+    return [
+        StoredMessage(row.idempotency_key, row.kind, OutboxState(row.state), row.payload, row.platform_message_id)
+        for row in (await session.execute(query)).all()
+    ]
+
+
+async def find_message(session: AsyncSession, key: str) -> StoredMessage | None:
+    """Return the message with this idempotency key, or None."""
+    query = select(
+        outbox.c.idempotency_key, outbox.c.kind, outbox.c.state, outbox.c.payload, outbox.c.platform_message_id
+    ).where(outbox.c.idempotency_key == key)
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    return StoredMessage(row.idempotency_key, row.kind, OutboxState(row.state), row.payload, row.platform_message_id)
+
+
+async def replace_payload(session: AsyncSession, key: str, payload: Mapping[str, Any]) -> bool:
+    """Give a pending message a new payload, or return False if no pending message has this key.
+
+    A message that a dispatcher has claimed, or that is finished, keeps the payload it was sent with.
+    """
+    _check_json(key, payload)
+    statement = (
+        update(outbox)
+        .where(outbox.c.idempotency_key == key, outbox.c.state == OutboxState.PENDING.value)
+        .values(payload=dict(payload), updated_at=datetime.now(UTC))
     )
     return _rowcount(await session.execute(statement)) == 1
 
@@ -404,3 +466,35 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     query = select(outbox.c.state, func.count()).group_by(outbox.c.state)
     found = {state: count for state, count in (await session.execute(query)).all()}
     return {state.value: found.get(state.value, 0) for state in OutboxState}
+
+
+# The states a message never leaves. The dispatcher records a message to an unreachable recipient as failed.
+FINISHED_STATES = (OutboxState.SENT, OutboxState.DROPPED, OutboxState.FAILED)
+
+
+async def delete_finished(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` finished messages whose `not_after`, or `updated_at` without one, is before `before`.
+
+    Returns how many were deleted, so call it in a new transaction each time until it returns less
+    than `limit`: each call then holds its row locks only briefly. Pending and sending messages are
+    never deleted. On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so two callers at
+    once delete different rows instead of waiting for each other.
+    """
+    _check_aware(before, "before")
+    if limit < 1:
+        raise ValueError(f"The delete limit {limit} is not valid. Delete at least 1 message at a time.")
+
+    finished = and_(
+        outbox.c.state.in_([state.value for state in FINISHED_STATES]),
+        func.coalesce(outbox.c.not_after, outbox.c.updated_at) < before,
+    )
+    candidates = select(outbox.c.id).where(finished).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    # The ids are read first, as in claim_due. Inside the DELETE, PostgreSQL 15 planned the locking
+    # subquery as a nested loop that reran it for every row, each run skipping the rows deleted so
+    # far, and so deleted every matching row whatever the limit.
+    ids = list((await session.scalars(candidates)).all())
+    if not ids:
+        return 0
+    return _rowcount(await session.execute(delete(outbox).where(outbox.c.id.in_(ids), finished)))

@@ -348,17 +348,31 @@ async def record_event(session: AsyncSession, platform: str, event_id: str) -> b
     return first
 
 
-async def forget_events_before(session: AsyncSession, cutoff: datetime) -> int:
-    """Delete the event ids recorded before `cutoff`, an aware datetime, and return how many were deleted."""
+async def forget_events_before(session: AsyncSession, cutoff: datetime, *, limit: int | None = None) -> int:
+    """Delete the event ids recorded before `cutoff`, an aware datetime, and return how many were deleted.
+
+    With `limit`, at most that many are deleted, so that a caller deleting a large backlog can
+    commit in batches and hold its locks only briefly. On PostgreSQL those rows are then locked
+    with FOR UPDATE SKIP LOCKED, so two callers at once delete different rows.
+    """
     if cutoff.tzinfo is None or cutoff.utcoffset() is None:
         raise ValueError(
             f"The cutoff {cutoff.isoformat()} has no time zone. Give it one, for example "
             f"datetime.now(UTC) - timedelta(days=7)."
         )
+    if limit is not None and limit < 1:
+        raise ValueError(f"The delete limit {limit} is not valid. Delete at least 1 event id at a time.")
     pe = processed_events
-    result = await session.execute(delete(pe).where(pe.c.received_at < cutoff))
-    count = _rowcount(result)
-    logger.info("Deleted %d processed event ids recorded before %s", count, cutoff.isoformat())
+    statement = delete(pe).where(pe.c.received_at < cutoff)
+    if limit is not None:
+        candidates = select(pe.c.id).where(pe.c.received_at < cutoff).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        # The ids are read first, for the reason given in clipbot.storage.outbox.delete_finished.
+        ids = list((await session.scalars(candidates)).all())
+        statement = statement.where(pe.c.id.in_(ids))
+    count = _rowcount(await session.execute(statement))
+    logger.debug("Deleted %d processed event ids recorded before %s", count, cutoff.isoformat())
     return count
 
 

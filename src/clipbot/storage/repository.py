@@ -7,7 +7,8 @@ NotFoundError. The chat platform functions of `clipbot.storage.platforms` are re
 of them only `record_event` and `forget_events_before` take no organisation. So are the outbox
 functions of `clipbot.storage.outbox`, of which only `enqueue` takes one: outbox messages are found
 by their idempotency key or id, which are unique across organisations.
-The protected-time, rating and pause functions of `clipbot.storage.workflows` are re-exported too.
+The protected-time, rating and pause functions of `clipbot.storage.workflows` are re-exported too, and
+so are the file offer functions of `clipbot.storage.file_offers`.
 """
 
 from __future__ import annotations
@@ -41,19 +42,36 @@ from clipbot.storage.common import (
     require_ward,
     ward_from_row,
 )
+from clipbot.storage.file_offers import (
+    ClaimedFile,
+    FileOfferClaim,
+    FileOfferState,
+    FileRecipient,
+    NewFileOffer,
+    claim_file_offer,
+    decline_file_offer,
+    finish_file_upload,
+    forget_file_offers_before,
+    release_file_offer,
+    save_file_offer,
+)
 from clipbot.storage.models import organisations, people, placements, ward_members, wards
 from clipbot.storage.outbox import (
     ClaimedMessage,
     NewMessage,
     OutboxState,
     RecipientKind,
+    StoredMessage,
     claim_due,
     counts,
     enqueue,
+    find_message,
+    live_messages,
     mark_dropped,
     mark_failed,
     mark_retry,
     mark_sent,
+    replace_payload,
     reschedule,
 )
 from clipbot.storage.platforms import (
@@ -110,10 +128,15 @@ __all__ = [
     "TEAMS",
     "ChatAccount",
     "ChatIdentity",
+    "ClaimedFile",
     "ClaimedMessage",
     "Counts",
+    "FileOfferClaim",
+    "FileOfferState",
+    "FileRecipient",
     "ImportReport",
     "InvalidRosterError",
+    "NewFileOffer",
     "NewMessage",
     "NewRating",
     "NewSession",
@@ -125,6 +148,7 @@ __all__ = [
     "RecipientKind",
     "SessionState",
     "StoredAssignment",
+    "StoredMessage",
     "WardChannel",
     "add_assignment",
     "add_person",
@@ -134,17 +158,22 @@ __all__ = [
     "channel_reference_key",
     "chat_accounts_of_person",
     "claim_due",
+    "claim_file_offer",
     "clear_pause",
     "confirm_proposals",
     "counts",
+    "decline_file_offer",
     "end_assignments",
     "enqueue",
     "ensure_organisation",
+    "find_message",
     "find_people",
     "find_person",
     "find_person_by_email",
     "find_session",
+    "finish_file_upload",
     "forget_events_before",
+    "forget_file_offers_before",
     "has_rated",
     "identity_of_person",
     "link_identity",
@@ -153,6 +182,7 @@ __all__ = [
     "list_organisations",
     "list_sessions",
     "list_wards",
+    "live_messages",
     "load_reference",
     "load_roster",
     "mark_dropped",
@@ -165,8 +195,11 @@ __all__ = [
     "person_for_user",
     "rating_totals",
     "record_event",
+    "release_file_offer",
+    "replace_payload",
     "replace_proposals",
     "reschedule",
+    "save_file_offer",
     "save_reference",
     "save_roster",
     "set_pause",

@@ -42,15 +42,18 @@ logger = logging.getLogger(__name__)
 # session reminders, because like a reminder they are stale once the session starts.
 TIMING_KINDS: Mapping[str, MessageKind] = {
     planner.COACH_POST: MessageKind.COACH_POST,
+    planner.COACH_UPDATE: MessageKind.COACH_POST,
     planner.OFFER: MessageKind.PROTECTED_TIME_NUDGE,
     planner.NUDGE: MessageKind.PROTECTED_TIME_NUDGE,
     planner.SUGGESTION: MessageKind.SESSION_REMINDER,
     planner.BOOKED: MessageKind.SESSION_REMINDER,
+    planner.INVITE: MessageKind.SESSION_REMINDER,
     planner.REMINDER: MessageKind.SESSION_REMINDER,
     planner.CHECK: MessageKind.PROTECTED_TIME_NUDGE,
     planner.RATE_SHIFT: MessageKind.RATING_FORM,
     planner.RATE_SESSION: MessageKind.RATING_FORM,
     planner.DIGEST: MessageKind.EDUCATOR_DIGEST,
+    planner.DELIVERY_PROBLEM: MessageKind.EDUCATOR_DIGEST,
 }
 
 # Rosters are loaded from this many days before the day a message is checked, to see the night
@@ -161,7 +164,7 @@ class WorkflowGate:
             return "its session no longer exists"
         if message.kind == planner.SUGGESTION and found.state is not SessionState.OFFERED:
             return "the suggestion has been answered"
-        if message.kind in (planner.BOOKED, planner.REMINDER) and found.state not in ACTIVE_STATES:
+        if message.kind in (planner.BOOKED, planner.INVITE, planner.REMINDER) and found.state not in ACTIVE_STATES:
             return f"the session is {found.state.value}"
         if message.kind == planner.CHECK:
             if found.state is SessionState.CONFIRMED:

@@ -8,10 +8,12 @@ planner never enqueued. The idempotency keys, before the organisation prefix the
 | key | to | due | not_after |
 | --- | --- | --- | --- |
 | `coach-post:<ward>:<shift key>` | ward channel | `coach_post_lead` before the shift | shift end |
+| `coach-post:<ward>:<shift key>:update:<n>` | ward channel | when the groups change after posting | shift end |
 | `pt-offer:<student>:<iso week>` | student | `offer_time` on the week's first working day | week end |
 | `pt-nudge:<student>:<iso week>` | student | `nudge_weekday` at `nudge_time`, if nothing is settled | week end |
 | `pt-suggestion:<session id>` | mentor | when the student suggested a time | session start |
-| `pt-booked:<session id>:<person>` | both | when booked, with the invitation | session start |
+| `pt-booked:<session id>:<person>` | both | when booked | session start |
+| `pt-invite:<session id>:<person>` | both | when booked: the calendar invitation | session start |
 | `pt-reminder:<session id>:<person>` | both | `reminder_lead` before the session | session start |
 | `pt-check:<session id>:<person>` | both | `check_delay` after the session | that week's digest |
 | `rate-shift:<student>:<shift key>` | student | end of a shift with a coach | `rating_window` later |
@@ -22,16 +24,20 @@ Weeks are ISO weeks in Europe/London time. A reminder that would fall in the war
 is brought forward to `reminder_lead` before those quiet hours begin (the evening before an early
 session). The digest is planned only once it is due, so that it reports the finished week.
 
-Every payload is `reply_to_json(reply)` plus two keys the senders may read:
+Every payload is `reply_to_json(reply)` plus keys the senders may read:
 - `"workflow"` (WORKFLOW_KEY): the facts the gate needs, such as the ward, the session id, the
   session start and the shift end, as text;
-- `"calendar_invite"` (INVITE_KEY), on `pt-booked` messages only: `{"filename": "protected-time.ics",
+- `"updates"` (UPDATES_KEY), on `coach-post-update` messages only: the idempotency key of the coach
+  post whose message they change, with the organisation prefix;
+- `"calendar_invite"` (INVITE_KEY), on `pt-invite` messages only: `{"filename": "protected-time.ics",
   "content_type": "text/calendar; method=REQUEST", "base64": <the .ics bytes, base64>}`.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,7 +45,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clipbot.bot.events import Reply, Section
+from clipbot.bot.events import Attachment, Reply, Section
 from clipbot.bot.handlers import messages
 from clipbot.bot.handlers.educator import coach_post
 from clipbot.bot.serialise import reply_to_json
@@ -67,19 +73,29 @@ from clipbot.storage.workflows import ProtectedSession, RatingSubject, SessionSt
 from clipbot.workflows import protected
 from clipbot.workflows.ratings import RatingRef, request_reply, shift_subject
 
+logger = logging.getLogger(__name__)
+
 COACH_POST = "coach-post"
+COACH_UPDATE = "coach-post-update"
 OFFER = "pt-offer"
 NUDGE = "pt-nudge"
 SUGGESTION = "pt-suggestion"
 BOOKED = "pt-booked"
+# The calendar invitation travels apart from the booking, so that each can be retried on its own.
+INVITE = "pt-invite"
 REMINDER = "pt-reminder"
 CHECK = "pt-check"
 RATE_SHIFT = "rate-shift"
 RATE_SESSION = "rate-session"
 DIGEST = "digest"
+# Not planned here: the routing sender enqueues it to tell educators that a person cannot be reached.
+DELIVERY_PROBLEM = "delivery-problem"
 
 WORKFLOW_KEY = "workflow"
 INVITE_KEY = "calendar_invite"
+UPDATES_KEY = "updates"
+# The workflow fact that numbers the versions of a coach post: 1 is the post, 2 its first update.
+VERSION_FACT = "version"
 INVITE_FILENAME = "protected-time.ics"
 INVITE_CONTENT_TYPE = "text/calendar; method=REQUEST"
 
@@ -215,6 +231,67 @@ def coach_messages(
         ))
         found += _shift_rating_messages(shift_plan, roster, facts, settings)
     return found
+
+
+def calendar_invite(payload: Mapping[str, object]) -> Attachment | None:
+    """Decode the calendar invitation (INVITE_KEY) of an outbox payload, or return None when it has none.
+
+    An entry that is not in the planner's shape, or is empty, is logged and left out, so that the
+    message itself can still be sent.
+    """
+    entry = payload.get(INVITE_KEY)
+    if entry is None:
+        return None
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("base64"), str):
+        logger.warning("Left out a calendar invitation whose payload entry has no base64 text.")
+        return None
+    try:
+        content = base64.b64decode(entry["base64"], validate=True)
+    except binascii.Error:
+        logger.warning("Left out a calendar invitation whose base64 text is invalid.")
+        return None
+    if not content:
+        logger.warning("Left out a calendar invitation that is empty.")
+        return None
+    filename = entry.get("filename")
+    return Attachment(filename if isinstance(filename, str) and filename else INVITE_FILENAME, content)
+
+
+def coach_post_update(post: NewMessage, version: int, now: datetime) -> NewMessage:
+    """Return the message that changes an already sent coach post to `post`'s groups.
+
+    `post` is the coach post as planned now, with its stored idempotency key. `version` is 2 for the
+    first change, 3 for the next, and so on. The update is due at `now` and stale when the post is.
+    """
+    if post.kind != COACH_POST or version < 2:
+        raise ValueError(f"coach_post_update needs a coach post and a version of 2 or more, got {post.kind} and {version}.")
+    payload = dict(post.payload)
+    payload[WORKFLOW_KEY] = {**payload.get(WORKFLOW_KEY, {}), VERSION_FACT: str(version)}
+    payload[UPDATES_KEY] = post.idempotency_key
+    due = now.astimezone(UTC)
+    return replace(
+        post,
+        idempotency_key=f"{post.idempotency_key}:update:{version}",
+        kind=COACH_UPDATE,
+        payload=payload,
+        due_at=due,
+        not_after=max(post.not_after or due, due),
+    )
+
+
+def version_of(payload: Mapping[str, Any]) -> int:
+    """Return which version of a coach post a payload holds: 1 for the post itself."""
+    facts = payload.get(WORKFLOW_KEY)
+    text = facts.get(VERSION_FACT, "1") if isinstance(facts, Mapping) else "1"
+    return int(text) if str(text).isdigit() else 1
+
+
+def same_content(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """Tell whether two payloads show the recipient the same message, whatever their workflow facts."""
+    hidden = (WORKFLOW_KEY, UPDATES_KEY)
+    return {key: value for key, value in first.items() if key not in hidden} == {
+        key: value for key, value in second.items() if key not in hidden
+    }
 
 
 def _shift_rating_messages(
@@ -386,8 +463,13 @@ def session_messages(session: ProtectedSession, roster: Roster, settings: Planne
         found.append(_message(
             f"{BOOKED}:{session.id}:{person}", BOOKED, person,
             protected.booked_reply(session, people, zone, to_mentor=to_mentor), booked_at, session.starts_at, facts,
-            extra=invite,
         ))
+        if invite is not None:
+            found.append(_message(
+                f"{INVITE}:{session.id}:{person}", INVITE, person,
+                Reply(messages.PT_INVITE.format(when=protected.describe_time(session.starts_at, session.ends_at, zone))),
+                booked_at, session.starts_at, facts, extra=invite,
+            ))
         if booked_at < reminder_due < session.starts_at:
             found.append(_message(
                 f"{REMINDER}:{session.id}:{person}", REMINDER, person,

@@ -9,6 +9,7 @@ with a message from `clipbot.bot.handlers.messages`.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -26,7 +27,7 @@ from clipbot.domain.timing import ward_zone
 from clipbot.service import UserError, WardService
 from clipbot.storage import repository
 from clipbot.storage.database import Database
-from clipbot.storage.outbox import NewMessage
+from clipbot.storage.outbox import NewMessage, OutboxState, StoredMessage
 from clipbot.storage.workflows import (
     ACTIVE_STATES,
     NewRating,
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_HORIZON = timedelta(hours=24)
 # Pauses are limited to a year, because a later date is most likely a mistyped year.
 MAX_PAUSE = timedelta(days=366)
+# The planned kinds whose stored messages follow changes to the coach plan.
+FOLLOWED_KINDS = frozenset({planner.COACH_POST, planner.RATE_SHIFT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +79,8 @@ class WorkflowService:
 
     @classmethod
     def of(cls, service: WardService) -> WorkflowService:
-        """Return the workflow service for the same database, clock and organisation as `service`."""
-        return cls(service.database, service.clock, service.organisation)
+        """Return the workflow service for the same database, clock, organisation and planner settings as `service`."""
+        return cls(service.database, service.clock, service.organisation, settings=service.planner_settings)
 
     # Planning.
 
@@ -115,14 +118,61 @@ class WorkflowService:
         return rosters, assignments, sessions
 
     async def _enqueue(self, session: AsyncSession, planned: Iterable[NewMessage], now: datetime) -> int:
-        """Enqueue each message still worth sending, with the organisation key before its idempotency key."""
+        """Enqueue each message still worth sending, with the organisation key before its idempotency key.
+
+        A coach post or shift rating request that is stored already is brought up to date with the
+        plan by `_follow_changes`. Other stored messages are left as they are.
+        """
         added = 0
+        stored_already: list[NewMessage] = []
         for message in planned:
             if message.not_after is not None and message.not_after <= now:
                 continue
             keyed = replace(message, idempotency_key=f"{self.organisation}:{message.idempotency_key}")
             if await repository.enqueue(session, self.organisation, keyed):
                 added += 1
+            elif keyed.kind in FOLLOWED_KINDS:
+                stored_already.append(keyed)
+        if stored_already:
+            added += await self._follow_changes(session, stored_already, now)
+        return added
+
+    async def _follow_changes(self, session: AsyncSession, planned: Sequence[NewMessage], now: datetime) -> int:
+        """Bring stored coach posts and rating requests in line with a changed coach plan.
+
+        A message still waiting to be sent gets the new content. A coach post already sent gets an
+        update message, which edits the posted message in the channel. A rating request already sent
+        stays as it is. Returns how many update messages were enqueued.
+        """
+        stored = await repository.live_messages(
+            session, self.organisation, [planner.COACH_POST, planner.COACH_UPDATE, planner.RATE_SHIFT], now
+        )
+        by_key = {message.idempotency_key: message for message in stored}
+        updates: dict[str, list[StoredMessage]] = defaultdict(list)
+        for message in stored:
+            if message.kind == planner.COACH_UPDATE:
+                updates[str(message.payload.get(planner.UPDATES_KEY))].append(message)
+
+        added = 0
+        for message in planned:
+            original = by_key.get(message.idempotency_key)
+            if original is None:
+                continue
+            versions = [original, *sorted(updates[original.idempotency_key], key=lambda item: planner.version_of(item.payload))]
+            latest = versions[-1]
+            if planner.same_content(latest.payload, message.payload):
+                continue
+            if latest.state is OutboxState.PENDING:
+                payload = message.payload if latest is original else planner.coach_post_update(
+                    message, planner.version_of(latest.payload), now
+                ).payload
+                if await repository.replace_payload(session, latest.idempotency_key, payload):
+                    continue
+            if message.kind == planner.COACH_POST:
+                update = planner.coach_post_update(message, planner.version_of(latest.payload) + 1, now)
+                if await repository.enqueue(session, self.organisation, update):
+                    logger.info("The coach groups of %s changed after posting; enqueued an update.", update.idempotency_key)
+                    added += 1
         return added
 
     async def _roster(self, session: AsyncSession, ward: str, week: str) -> Roster:

@@ -72,6 +72,33 @@ NO_SHIFT_TODAY = "You're not on a shift today, so you have no coach today."
 MISSING_WARD = "Which ward? Try '{command} WARD', for example '{command} {example}'."
 BAD_DATE = "'{text}' is not a date I can read. Use YYYY-MM-DD, DD/MM/YYYY, today or tomorrow, for example 2026-03-02."
 
+NO_CHANNEL_NOTE = (
+    "This was for the {ward} channel, but the ward has none yet: run 'channel {ward}' in it. "
+    "Please pass it on.\n"
+)
+CHANNEL_FAILED_NOTE = (
+    "I couldn't post this in the {ward} channel ({reason}). Check that I'm still in the channel, or run "
+    "'channel {ward}' in the channel it should go to. Please pass it on.\n"
+)
+DELIVERY_PROBLEM = (
+    "I couldn't send {what} to {name} ({person}): {reason}. Ask them to message me once, or link their "
+    "chat account with 'link @person {person}'. I'll tell you at most once a day while this lasts."
+)
+# Descriptions of the messages the bot sends on its own, by outbox kind, for DELIVERY_PROBLEM.
+MESSAGE_KINDS = {
+    "pt-offer": "this week's protected learning time offer",
+    "pt-nudge": "a protected learning time reminder",
+    "pt-suggestion": "a suggested time for protected learning",
+    "pt-booked": "a protected learning time booking",
+    "pt-invite": "a calendar invitation for protected learning time",
+    "pt-reminder": "a protected learning time reminder",
+    "pt-check": "a 'did you meet?' check",
+    "rate-shift": "a rating form",
+    "rate-session": "a rating form",
+    "digest": "the weekly protected learning time digest",
+    "other": "a message",
+}
+COACH_POST_CHANGED = "Changed since the earlier post: these coach groups replace it.\n"
 NOT_POSTED = "I couldn't post to the {ward} channel, so here are the coach groups to share yourself."
 
 NO_WARD_CHANNEL = "{ward} has no channel yet. Run 'channel {ward_key}' in the ward's channel first."
@@ -144,7 +171,8 @@ PT_DECLINE_SUBMIT = "Send"
 
 PT_BOOKED_STUDENT = "Your protected learning time with {mentor} is booked: {when}."
 PT_BOOKED_MENTOR = "{student} has booked protected learning time with you: {when}."
-PT_INVITE_ATTACHED = "The calendar invitation is attached."
+PT_INVITE_ATTACHED = "A calendar invitation (.ics) follows, so that you can add the session to your calendar."
+PT_INVITE = "Calendar invitation for your protected learning time, {when}."
 PT_REMINDER = "Reminder: protected learning time with {other}, {when}."
 PT_CHECK = "Did you meet {other} for protected learning time ({when})?"
 PT_MET_YES = "Yes, we met"
@@ -260,3 +288,20 @@ PAUSE_IN_PAST = "{day} has already passed. Give today or a later date, for examp
 PAUSE_TOO_LONG = "{day} is more than {days} days away. Pause for a shorter time, or check the year."
 RESUMED = "Resumed: you'll get my messages again."
 NOT_PAUSED = "You weren't paused, so nothing changed."
+
+# Calendar invitations in Microsoft Teams, which the user allows the bot to save in their OneDrive.
+
+INVITE_FILE_DESCRIPTION = "Calendar invitation for protected learning time, {when}."
+INVITE_FILE_DESCRIPTION_NO_TIME = "Calendar invitation for your protected learning time."
+INVITE_SAVED = "Your calendar invitation is saved in your OneDrive. Open it to add the session to your calendar."
+INVITE_DECLINED = "No calendar invitation was added. Your protected learning time is still booked."
+INVITE_ALREADY_SAVED = "This calendar invitation is already saved in your OneDrive, so I haven't saved it again."
+INVITE_BEING_SAVED = "I'm already saving this calendar invitation. It will appear here shortly."
+INVITE_UNAVAILABLE = (
+    "This calendar invitation has expired or is no longer available, so nothing was saved. "
+    "Your protected learning time booking hasn't changed."
+)
+INVITE_NOT_SAVED = (
+    "I couldn't save the calendar invitation in your OneDrive, so nothing was added. "
+    "Your protected learning time is still booked. Press Allow on the card again to try once more."
+)

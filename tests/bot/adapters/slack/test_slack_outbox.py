@@ -30,7 +30,7 @@ from clipbot.service import WardService
 from clipbot.storage import platforms
 from clipbot.storage.database import Database
 from clipbot.storage.outbox import OutboxState
-from clipbot.workflows.planner import BOOKED, INVITE_CONTENT_TYPE, INVITE_FILENAME, INVITE_KEY
+from clipbot.workflows.planner import BOOKED, INVITE, INVITE_CONTENT_TYPE, INVITE_FILENAME, INVITE_KEY
 from fakes.slack_api import TEAM_ID, FakeSlackApi
 from fakes.outbox_driver import FakeSleep, OutboxDriver
 from fakes.ward_files import NOW
@@ -55,7 +55,7 @@ class SlackOutbox(OutboxDriver):
 
 
 def build_dispatcher(database: Database, bot: SlackBot, clock: FixedClock, sleep: FakeSleep) -> Dispatcher:
-    senders = {DEFAULT_SENDER: RoutingSender(database, {"slack": SlackOutboxSender(bot)})}
+    senders = {DEFAULT_SENDER: RoutingSender(database, {"slack": SlackOutboxSender(bot)}, clock)}
     return Dispatcher(database, senders, clock, owner="slack-outbox-test", sleep=sleep, rng=random.Random(7))
 
 
@@ -132,7 +132,7 @@ async def test_rate_limit_storm_delivers_each_once(slack_outbox):
     assert {row.state for row in rows.values()} == {OutboxState.SENT}
     ts_of = issued_ts(fake)
     assert rows[f"{ORGANISATION}:pt-offer:S1"].platform_message_id == ts_of[direct_channel("U0002")]
-    assert rows[f"{ORGANISATION}:coach-post:6-west"].platform_message_id == ts_of[WARD_CHANNEL]
+    assert rows[f"{ORGANISATION}:coach-post:6-west"].platform_message_id == f"slack|{WARD_CHANNEL}|{ts_of[WARD_CHANNEL]}"
     # The dispatcher waited out Slack's Retry-After itself, after slack_sdk's own retries.
     assert 2.0 in slack_outbox.sleep.waits
 
@@ -183,41 +183,45 @@ async def test_deactivated_user_unreachable(slack_outbox):
     assert len(fake.calls_to("conversations.open", succeeded=False)) == opened_before
 
 
-async def test_calendar_invite_uploaded_to_same_dm(slack_outbox):
+async def test_invite_shared_with_comment(slack_outbox):
     fake = slack_outbox.fake
     ics = booked_invite()
-    key = await slack_outbox.enqueue(
-        "1:S1", "S1", Reply("Protected learning time booked: Monday 2 March, 10:30 to 11:00"), kind=BOOKED,
-        extra=invite_entry(ics),
-    )
+    text = "Calendar invitation for your protected learning time, Monday 2 March, 10:30 to 11:00."
+    key = await slack_outbox.enqueue("1:S1", "S1", Reply(text), kind=INVITE, extra=invite_entry(ics))
 
     await slack_outbox.deliver()
 
     channel = direct_channel(SLACK_USER["S1"])
-    uploads = fake.uploads_to(channel)
-    assert len(uploads) == 1
-    assert uploads[0].content == ics
-    assert uploads[0].length == len(ics)
-    assert uploads[0].filename == "protected-time.ics"
-    assert uploads[0].title == "Protected learning time"
-    assert len(fake.messages_to(channel)) == 1
-    methods = [call.method for call in fake.calls]
-    assert methods.index("chat.postMessage") < methods.index("files.completeUploadExternal")
-    assert (await slack_outbox.rows())[key].state == OutboxState.SENT
+    [upload] = fake.uploads_to(channel)
+    assert upload.content == ics
+    assert upload.length == len(ics)
+    assert upload.filename == "protected-time.ics"
+    assert upload.title == "Protected learning time"
+    assert upload.initial_comment == text
+    # The text comes with the file, so nothing is posted apart from it.
+    assert fake.messages_to(channel) == []
+    row = (await slack_outbox.rows())[key]
+    assert row.state == OutboxState.SENT
+    assert row.platform_message_id == upload.file_id
 
 
-async def test_failed_upload_keeps_message_sent_once(slack_outbox):
+async def test_failed_upload_retried_whole(slack_outbox):
     fake = slack_outbox.fake
     fake.fail("files.completeUploadExternal", "*", "internal_error")
     key = await slack_outbox.enqueue(
-        "2:S1", "S1", Reply("Protected learning time booked"), kind=BOOKED, extra=invite_entry(booked_invite()),
+        "2:S1", "S1", Reply("Calendar invitation"), kind=INVITE, extra=invite_entry(booked_invite()),
     )
 
+    await slack_outbox.dispatcher.run_once()
+    assert (await slack_outbox.rows())[key].state == OutboxState.PENDING
+    assert fake.uploads_to(direct_channel(SLACK_USER["S1"])) == []
+
+    fake.failures.clear()
     await slack_outbox.deliver()
 
     assert (await slack_outbox.rows())[key].state == OutboxState.SENT
-    assert len(fake.messages_to(direct_channel(SLACK_USER["S1"]))) == 1
-    assert fake.uploads_to(direct_channel(SLACK_USER["S1"])) == []
+    assert len(fake.uploads_to(direct_channel(SLACK_USER["S1"]))) == 1
+    assert fake.messages_to(direct_channel(SLACK_USER["S1"])) == []
 
 
 async def test_invalid_invite_left_out(slack_outbox):
@@ -279,3 +283,40 @@ async def test_unavailable_slack_failed_and_retried(database, fake_slack, unavai
     assert row.attempts == 1
     assert row.last_error == error
     assert row.next_attempt_at > started
+
+
+async def test_coach_change_edits_message(slack_outbox):
+    fake = slack_outbox.fake
+    post_key = await slack_outbox.enqueue("6-west", "6-west", Reply("Coach groups: Grace Obi with Amira Khan"),
+                                          kind="coach-post", ward=True)
+    await slack_outbox.deliver()
+    [posted] = fake.messages_to(WARD_CHANNEL)
+
+    await slack_outbox.enqueue_coach_update(post_key, "Coach groups: Ivy Ross with Amira Khan")
+    await slack_outbox.deliver()
+
+    assert fake.messages_to(WARD_CHANNEL) == [posted], "the change must not post a second message"
+    [edit] = fake.calls_to("chat.update")
+    ts = issued_ts(fake)[WARD_CHANNEL]
+    assert (edit.arguments["channel"], edit.arguments["ts"]) == (WARD_CHANNEL, ts)
+    assert fake.posts[(WARD_CHANNEL, ts)] == "Coach groups: Ivy Ross with Amira Khan"
+    rows = await slack_outbox.rows()
+    assert {row.state for row in rows.values()} == {OutboxState.SENT}
+
+
+async def test_deleted_coach_post_reposted(slack_outbox):
+    fake = slack_outbox.fake
+    post_key = await slack_outbox.enqueue("6-west", "6-west", Reply("Coach groups: Grace Obi with Amira Khan"),
+                                          kind="coach-post", ward=True)
+    await slack_outbox.deliver()
+    fake.posts.clear()  # Someone deleted the post in Slack.
+
+    await slack_outbox.enqueue_coach_update(post_key, "Coach groups: Ivy Ross with Amira Khan")
+    await slack_outbox.deliver()
+
+    assert len(fake.calls_to("chat.update")) == 1
+    second = fake.messages_to(WARD_CHANNEL)[-1]
+    assert len(fake.messages_to(WARD_CHANNEL)) == 2
+    assert str(second.arguments["text"]).startswith("Changed since the earlier post")
+    rows = await slack_outbox.rows()
+    assert {row.state for row in rows.values()} == {OutboxState.SENT}

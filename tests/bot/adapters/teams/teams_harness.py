@@ -1,8 +1,10 @@
 """A running Teams endpoint on 127.0.0.1 with a fake connector as its serviceUrl, and helpers to drive it.
 
 Activities are posted the way the Bot Framework posts them: JSON to /api/messages, in the shapes
-Teams sends for personal chats, channel mentions, installs, Action.Submit and Action.Execute. The
-server runs in unauthenticated mode unless a test builds its own.
+Teams sends for personal chats, channel mentions, installs, Action.Submit, Action.Execute and the
+responses to file consent cards. The server runs in unauthenticated mode, with uploads allowed to the
+fake's plain-http upload URLs, unless a test builds its own settings. File offers are dated by
+`TeamsHarness.clock`, which a test may move.
 """
 
 from __future__ import annotations
@@ -92,13 +94,14 @@ class TeamsHarness:
     """Posts activities to the running endpoint and reads what the bot sent to the fake connector."""
 
     def __init__(self, url: str, http: aiohttp.ClientSession, connector: FakeConnector, application: web.Application,
-                 service: WardService, time: FakeTime) -> None:
+                 service: WardService, time: FakeTime, clock: FixedClock) -> None:
         self.url = url
         self.http = http
         self.connector = connector
         self.application = application
         self.service = service
         self.time = time
+        self.clock = clock
         self._numbers = itertools.count(1)
 
     @property
@@ -185,6 +188,24 @@ class TeamsHarness:
         activity["value"] = {"action": {"type": "Action.Execute", "verb": verb, "data": dict(data)}, "trigger": "manual"}
         return await self.post(activity)
 
+    async def respond_to_file_consent(
+        self, user: TeamsUser, action: str, *, context: Mapping[str, Any] | None = None,
+        upload_info: Mapping[str, Any] | None = None, reply_to_id: str | None = None,
+    ) -> tuple[int, Any]:
+        """Send the fileConsent/invoke that Allow ("accept") or Decline ("decline") on a file consent card sends.
+
+        `context` is the card's acceptContext or declineContext, and `upload_info` the upload session
+        that Teams adds to an accept. `reply_to_id` is the id of the card's message.
+        """
+        activity = self.activity(user, type="invoke", name="fileConsent/invoke", id=f"f:consent-{next(self._numbers)}")
+        value: dict[str, Any] = {"type": "fileUpload", "action": action, "context": dict(context or {})}
+        if upload_info is not None:
+            value["uploadInfo"] = dict(upload_info)
+        activity["value"] = value
+        if reply_to_id is not None:
+            activity["replyToId"] = reply_to_id
+        return await self.post(activity)
+
     def sent_to(self, conversation: str) -> list[ConnectorRequest]:
         return self.connector.sent(conversation)
 
@@ -219,7 +240,7 @@ async def seed_new_ward(service: WardService) -> None:
 
 
 def unauthenticated_settings() -> TeamsSettings:
-    return TeamsSettings(allow_unauthenticated=True, organisation=ORGANISATION)
+    return TeamsSettings(allow_unauthenticated=True, organisation=ORGANISATION, allow_loopback_http_uploads=True)
 
 
 async def start_server(application: web.Application) -> tuple[web.AppRunner, str]:
@@ -235,6 +256,7 @@ async def run_harness(database: Database, seeding, settings: TeamsSettings | Non
     service = WardService(database, FixedClock(NOW), ORGANISATION)
     await seeding(service)
     time = FakeTime()
+    clock = FixedClock(NOW)
     async with FakeConnector() as connector:
         for user in USERS.values():
             connector.add_member(user.user_id, name=user.name, email=user.email, aad_object_id=user.aad_object_id)
@@ -242,12 +264,12 @@ async def run_harness(database: Database, seeding, settings: TeamsSettings | Non
         add_teams_routes(
             application, settings=settings or unauthenticated_settings(),
             service_factory=lambda organisation: WardService(database, FixedClock(NOW), organisation),
-            database=database, sender=fake_time_sender(time),
+            database=database, sender=fake_time_sender(time), clock=clock,
         )
         runner, url = await start_server(application)
         try:
             async with aiohttp.ClientSession() as http:
-                yield TeamsHarness(url, http, connector, application, service, time)
+                yield TeamsHarness(url, http, connector, application, service, time, clock)
         finally:
             await runner.cleanup()
 

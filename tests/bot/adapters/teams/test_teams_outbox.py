@@ -7,6 +7,7 @@ through a fake sleep that moves its clock on at once.
 from __future__ import annotations
 
 import base64
+import json
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ from clipbot.outbox.routing import RoutingSender
 from clipbot.storage import platforms
 from clipbot.storage.database import Database
 from clipbot.storage.outbox import OutboxState
-from clipbot.workflows.planner import BOOKED, INVITE_CONTENT_TYPE, INVITE_FILENAME, INVITE_KEY
-from fakes.teams_connector import CARD_CONTENT_TYPE, ConnectorRequest
+from clipbot.workflows.planner import INVITE, INVITE_CONTENT_TYPE, INVITE_FILENAME, INVITE_KEY
+from fakes.teams_connector import FILE_CONSENT_CONTENT_TYPE, ConnectorRequest
 from fakes.outbox_driver import FakeSleep, OutboxDriver
 from fakes.ward_files import NOW
 from teams_harness import EDUCATOR, ORGANISATION, STUDENT, TEAM_CHANNEL, TENANT, USERS, TeamsHarness
@@ -77,7 +78,7 @@ async def teams_outbox(teams: TeamsHarness) -> AsyncIterator[TeamsOutbox]:
     clock = FixedClock(NOW)
     sleep = FakeSleep(clock)
     database = teams.service.database
-    senders = {DEFAULT_SENDER: RoutingSender(database, {"teams": TeamsOutboxSender(teams.bot.messenger)})}
+    senders = {DEFAULT_SENDER: RoutingSender(database, {"teams": TeamsOutboxSender(teams.bot.messenger)}, clock)}
     dispatcher = Dispatcher(database, senders, clock, owner="teams-outbox-test", sleep=sleep, rng=random.Random(7))
     yield TeamsOutbox(teams, clock, sleep, dispatcher, len(teams.connector.requests))
 
@@ -108,7 +109,8 @@ async def test_rate_limit_storm_delivers_each_once(teams_outbox):
         assert len(accepted) == 1, conversation
         assert len(teams_outbox.requests_to(conversation, accepted=False)) == 7, conversation
         assert rows[key].state == OutboxState.SENT, key
-        assert rows[key].platform_message_id == teams_outbox.activity_id(accepted[0]), key
+        # A ward post's id also names the platform and channel, for later updates.
+        assert rows[key].platform_message_id.split("|")[-1] == teams_outbox.activity_id(accepted[0]), key
     # The dispatcher waited out Teams' Retry-After itself, after the Sender's own retries.
     assert 2.0 in teams_outbox.sleep.waits
 
@@ -175,21 +177,57 @@ async def test_server_error_failed_then_retried(teams_outbox):
     assert len(teams_outbox.requests_to(STUDENT.personal_chat)) == 1
 
 
-async def test_booked_message_sent_without_invite(teams_outbox):
+async def test_invite_sent_as_consent_card(teams_outbox):
+    ics = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
     invite = {INVITE_KEY: {
         "filename": INVITE_FILENAME, "content_type": INVITE_CONTENT_TYPE,
-        "base64": base64.b64encode(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").decode("ascii"),
+        "base64": base64.b64encode(ics).decode("ascii"),
     }}
     key = await teams_outbox.enqueue(
-        "1:S1", "S1", Reply("Protected learning time booked: Monday 2 March, 10:30 to 11:00"), kind=BOOKED,
-        extra=invite,
+        "1:S1", "S1", Reply("Calendar invitation for your protected learning time"), kind=INVITE, extra=invite,
     )
 
     await teams_outbox.deliver()
 
-    assert (await teams_outbox.rows())[key].state == OutboxState.SENT
-    accepted = teams_outbox.requests_to(STUDENT.personal_chat)
-    assert len(accepted) == 1
-    content_types = {item.get("contentType") for item in accepted[0].body.get("attachments") or []}
-    assert content_types == {CARD_CONTENT_TYPE}
-    assert "10:30 to 11:00" in accepted[0].text
+    row = (await teams_outbox.rows())[key]
+    assert row.state == OutboxState.SENT
+    [accepted] = teams_outbox.requests_to(STUDENT.personal_chat)
+    assert row.platform_message_id == teams_outbox.activity_id(accepted)
+    # The invitation itself waits for the user's consent: the card gives its name and size only.
+    [consent] = accepted.attachments(FILE_CONSENT_CONTENT_TYPE)
+    assert consent["name"] == INVITE_FILENAME
+    assert consent["content"]["sizeInBytes"] == len(ics)
+    assert teams_outbox.teams.connector.uploads == []
+
+
+async def test_coach_change_edits_card(teams_outbox):
+    post_key = await teams_outbox.enqueue("6-west", "6-west", Reply("Coach groups: Grace Obi with Amira Khan"),
+                                          kind="coach-post", ward=True)
+    await teams_outbox.deliver()
+    [posted] = teams_outbox.requests_to(TEAM_CHANNEL)
+
+    await teams_outbox.enqueue_coach_update(post_key, "Coach groups: Ivy Ross with Amira Khan")
+    await teams_outbox.deliver()
+
+    assert teams_outbox.requests_to(TEAM_CHANNEL) == [posted], "the change must not post a second card"
+    [update] = teams_outbox.teams.connector.updates()
+    assert (update.conversation_id, update.activity_id) == (TEAM_CHANNEL, teams_outbox.activity_id(posted))
+    assert "Ivy Ross" in json.dumps(update.body)
+    rows = await teams_outbox.rows()
+    assert {row.state for row in rows.values()} == {OutboxState.SENT}
+
+
+async def test_deleted_coach_card_reposted(teams_outbox):
+    post_key = await teams_outbox.enqueue("6-west", "6-west", Reply("Coach groups: Grace Obi with Amira Khan"),
+                                          kind="coach-post", ward=True)
+    await teams_outbox.deliver()
+    teams_outbox.teams.connector.fail(TEAM_CHANNEL, 404)  # Someone deleted the post in Teams.
+
+    await teams_outbox.enqueue_coach_update(post_key, "Coach groups: Ivy Ross with Amira Khan")
+    await teams_outbox.deliver()
+
+    sent = teams_outbox.requests_to(TEAM_CHANNEL)
+    assert len(sent) == 2
+    assert "Changed since the earlier post" in json.dumps(sent[1].body)
+    rows = await teams_outbox.rows()
+    assert {row.state for row in rows.values()} == {OutboxState.SENT}

@@ -70,6 +70,8 @@ def test_manifest_scopes_and_commands(package):
     bot = json.loads(package.read("manifest.json"))["bots"][0]
     commands = [command["title"] for command in bot["commandLists"][0]["commands"]]
     assert bot["scopes"] == ["personal", "team"]
+    # The calendar invitation reaches a personal chat through a file consent card, which needs this.
+    assert bot["supportsFiles"] is True
     assert commands == ["help", "roster", "match", "coaches", "link", "channel"]
 
 

@@ -79,6 +79,31 @@ def test_unreadable_flag_rejected():
         TeamsSettings.from_environment({"TEAMS_ALLOW_UNAUTHENTICATED": "maybe"})
 
 
+def test_loopback_http_uploads_off_by_default():
+    settings = TeamsSettings.from_environment({"TEAMS_ALLOW_UNAUTHENTICATED": "true"})
+    assert settings.allow_loopback_http_uploads is False
+
+
+def test_loopback_http_uploads_read():
+    settings = TeamsSettings.from_environment({
+        "TEAMS_ALLOW_UNAUTHENTICATED": "true", "TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS": "yes",
+    })
+    assert settings.allow_loopback_http_uploads is True
+
+
+def test_loopback_http_uploads_refused_with_app_id():
+    with pytest.raises(ConfigError, match="Unset TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS"):
+        TeamsSettings.from_environment({
+            "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "secret", "TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS": "true",
+        })
+
+
+def test_loopback_http_uploads_checked_when_built_directly():
+    settings = TeamsSettings(app_id=APP_ID, app_password="secret", allow_loopback_http_uploads=True)
+    with pytest.raises(ConfigError, match="TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS is set together with MicrosoftAppId"):
+        settings.check()
+
+
 def test_not_enabled_explains_both_ways():
     with pytest.raises(ConfigError, match="TEAMS_ALLOW_UNAUTHENTICATED=true"):
         TeamsSettings().require_enabled()

@@ -391,6 +391,14 @@ def test_conversation_reference_needs_service_and_conversation(field):
         conversation_reference_of(parse(body))
 
 
+@pytest.mark.parametrize("service_url", ["not a url", "ftp://smba.example/", "https://"])
+def test_conversation_reference_rejects_bad_service_url(service_url):
+    body = activity_json("personal_message")
+    body["serviceUrl"] = service_url
+    with pytest.raises(ValueError, match="not an http or https URL"):
+        conversation_reference_of(parse(body))
+
+
 def test_members_added_personal_skips_bot():
     added = members_added(parse(activity_json("conversation_update_personal")))
     assert added == [(AMIRA, AMIRA_AAD)]

@@ -185,6 +185,14 @@ def retry_handlers(sleep: Sleep = asyncio.sleep) -> list[AsyncRetryHandler]:
     return [RateLimitRetry(MAX_API_RETRIES, sleep), ConnectionRetry(MAX_API_RETRIES, sleep)]
 
 
+def _rendered(message: Reply) -> list[dict[str, Any]]:
+    """Render a reply as Slack messages; raise ValueError when it renders as none."""
+    parts = render_message(message)
+    if not parts:
+        raise ValueError("The reply renders as no Slack message. Give it a text, a section or a button.")
+    return parts
+
+
 def _error_code(error: SlackApiError) -> str:
     return str(error.response.get("error", "")) if error.response is not None else ""
 
@@ -449,7 +457,9 @@ class SlackBot:
 
     def _service(self, organisation: str) -> WardService:
         if organisation not in self._services:
-            self._services[organisation] = WardService(self.database, self.clock, organisation)
+            self._services[organisation] = WardService(
+                self.database, self.clock, organisation, planner_settings=self.settings.planner
+            )
         return self._services[organisation]
 
     # Identity: Slack users and roster people.
@@ -670,15 +680,16 @@ class SlackBot:
         attachment: Attachment | None = None,
         attachment_title: str | None = None,
     ) -> str | None:
-        """Send a direct message to a roster person in `workspace`, then upload `attachment` to the same chat.
+        """Send a direct message to a roster person in `workspace`, or share `attachment` there with the message's text.
 
-        Returns the ts of the first message posted, or None when the person has no reachable Slack
-        user in `workspace`. Raises SlackApiError when Slack rejects the first post, after marking
-        the user unreachable for a code in UNREACHABLE_ERRORS, and aiohttp.ClientError or
-        TimeoutError when Slack cannot be reached, each after slack_sdk's own retries. Raises
-        ValueError for a reply that renders as no Slack message. Once the first part is posted, a
-        failed later part or upload is logged and not raised, so that retrying the whole message
-        cannot post it twice.
+        Returns the ts of the first message posted, or the id of the shared file, or None when the
+        person has no reachable Slack user in `workspace`. With an attachment, the file is uploaded
+        with the reply's text as its comment, which shows no sections or buttons. Raises
+        SlackApiError when Slack rejects the first post or the upload, after marking the user
+        unreachable for a code in UNREACHABLE_ERRORS, and aiohttp.ClientError or TimeoutError when
+        Slack cannot be reached, each after slack_sdk's own retries. Raises ValueError for a reply
+        that renders as no Slack message. Once the first part is posted, a failed later part is
+        logged and not raised, so that retrying the whole message cannot post it twice.
         """
         client = await self._client_for(workspace)
         user = await self._slack_user_of_person(client, organisation, workspace, person_key)
@@ -688,17 +699,19 @@ class SlackBot:
         try:
             opened = await client.conversations_open(users=user)
             channel = str(opened["channel"]["id"])
-            ts = await self._post_parts(client, channel, message)
+            if attachment is None:
+                return await self._post_parts(client, channel, _rendered(message))
+            uploaded = await client.files_upload_v2(
+                channel=channel, file=attachment.content, filename=attachment.name,
+                title=attachment_title or attachment.name, initial_comment=message.text,
+            )
+            return str(uploaded["file"]["id"])
         except SlackApiError as error:
             code = _error_code(error)
             if code in UNREACHABLE_ERRORS:
                 logger.info("Slack user %s in %s cannot get direct messages (%s); marked unreachable.", user, workspace, code)
                 await self._service(organisation).mark_unreachable(PLATFORM, workspace, user)
             raise
-
-        if attachment is not None:
-            await self._upload_after_post(client, channel, attachment, attachment_title or attachment.name)
-        return ts
 
     async def post_to_ward(self, organisation: str, ward_key: str, message: Reply) -> str | None:
         """Post in the ward's Slack channel, with the token of the workspace that has it, and return the first ts.
@@ -711,17 +724,32 @@ class SlackBot:
             return None
         workspace, channel = found
         client = await self._client_for(workspace)
-        return await self._post_parts(client, channel, message)
+        return await self._post_parts(client, channel, _rendered(message))
 
-    async def _post_parts(self, client: AsyncWebClient, channel: str, message: Reply) -> str:
-        """Post the parts of a reply in order and return the ts of the first.
+    async def update_ward_post(self, organisation: str, ward_key: str, ts: str, message: Reply) -> bool:
+        """Change a message that `post_to_ward` posted to show `message`; return False if the ward has no Slack channel.
+
+        The first part replaces the posted message and any further parts are posted after it. Raises
+        as `post_to_ward` does; `message_not_found`, `cant_update_message` and `edit_window_closed`
+        mean that the message can no longer be changed.
+        """
+        found = await self._service(organisation).ward_channel(ward_key, PLATFORM)
+        if found is None:
+            return False
+        workspace, channel = found
+        client = await self._client_for(workspace)
+        parts = _rendered(message)
+        await client.chat_update(channel=channel, ts=ts, **parts[0])
+        if len(parts) > 1:
+            await self._post_parts(client, channel, parts[1:])
+        return True
+
+    async def _post_parts(self, client: AsyncWebClient, channel: str, parts: Sequence[Mapping[str, Any]]) -> str:
+        """Post the rendered parts of a reply in order and return the ts of the first.
 
         Only a failure of the first part is raised. After a later part fails, the rest are skipped
         and the failure is logged, because posting the message again would repeat its first parts.
         """
-        parts = render_message(message)
-        if not parts:
-            raise ValueError("The reply renders as no Slack message. Give it a text, a section or a button.")
         first = await client.chat_postMessage(channel=channel, **parts[0])
 
         for number, part in enumerate(parts[1:], start=2):
@@ -734,16 +762,6 @@ class SlackBot:
                 )
                 break
         return str(first["ts"])
-
-    async def _upload_after_post(self, client: AsyncWebClient, channel: str, file: Attachment, title: str) -> None:
-        """Upload a file to the channel of a message just posted; a failure is logged, not raised."""
-        try:
-            await client.files_upload_v2(channel=channel, file=file.content, filename=file.name, title=title)
-        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
-            logger.warning(
-                "Posted a message in Slack channel %s, but uploading %s after it failed (%s).",
-                channel, file.name, _failure_of(error),
-            )
 
     async def _client_for(self, workspace: str) -> AsyncWebClient:
         """Return a Web API client with the bot token of another workspace (OAuth installs only)."""

@@ -10,8 +10,6 @@ What still fails after that becomes a SendResult for the dispatcher:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Mapping
 
@@ -19,10 +17,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from clipbot.bot.adapters.slack.app import CHANNEL_PROBLEMS, UNREACHABLE_ERRORS, SlackBot
-from clipbot.bot.events import Attachment, Reply
+from clipbot.bot.events import Reply
 from clipbot.domain.invites import SUMMARY
 from clipbot.outbox.dispatcher import Failed, RetryAfter, SendResult, Sent, Unreachable
-from clipbot.workflows.planner import INVITE_FILENAME, INVITE_KEY
+from clipbot.workflows.planner import calendar_invite
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +28,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER_SECONDS = 30.0
 # Error codes that some methods return for a rate limit without HTTP 429.
 RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
+# chat.update's codes for a message that can no longer be changed, so a new one is posted instead.
+LOST_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 # The title Slack shows on an uploaded calendar invitation: the event's own summary.
 INVITE_TITLE = SUMMARY
 
@@ -37,11 +37,10 @@ _SEND_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError)
 
 
 class SlackOutboxSender:
-    """Deliver outbox messages as Slack direct messages and ward channel posts.
+    """Deliver outbox messages as Slack direct messages and ward channel posts, and edit the posts when the groups change.
 
-    A `pt-booked` message's calendar invitation is uploaded to the same direct message after the
-    text. NOTE: when that upload fails, the message still counts as sent and the invitation is not
-    retried, because a retry would post the text twice. The text gives the session's time.
+    A `pt-invite` message is its calendar invitation, shared in the direct message with the text as
+    the file's comment. So a failed upload is retried like any failed message, and posts nothing twice.
 
     NOTE: slack_sdk's 429 retry (RateLimitRetry in `app.py`) waits the whole Retry-After, up to
     MAX_API_RETRIES times, inside one send. A Retry-After over about 15 s can make that send outlast
@@ -76,26 +75,18 @@ class SlackOutboxSender:
             return Unreachable("the ward has no Slack channel")
         return Sent(ts)
 
-
-def calendar_invite(payload: Mapping[str, object]) -> Attachment | None:
-    """Return the calendar invitation of an outbox payload as a file, or None when it has none.
-
-    An invitation whose entry is not the planner's shape is logged and left out, so the message is
-    still sent.
-    """
-    entry = payload.get(INVITE_KEY)
-    if entry is None:
-        return None
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("base64"), str):
-        logger.warning("Left out a calendar invitation whose payload entry has no base64 text.")
-        return None
-    try:
-        content = base64.b64decode(entry["base64"], validate=True)
-    except binascii.Error:
-        logger.warning("Left out a calendar invitation whose base64 text is invalid.")
-        return None
-    filename = entry.get("filename")
-    return Attachment(filename if isinstance(filename, str) and filename else INVITE_FILENAME, content)
+    async def update_ward_post(self, organisation: str, ward: str, message_id: str, reply: Reply) -> SendResult:
+        try:
+            changed = await self.bot.update_ward_post(organisation, ward, message_id, reply)
+        except SlackApiError as error:
+            if error.response is not None and error.response.get("error") in LOST_MESSAGE_ERRORS:
+                return Unreachable(f"Slack error {error.response.get('error')}")
+            return result_of_error(error)
+        except _SEND_ERRORS as error:
+            return result_of_error(error)
+        if not changed:
+            return Unreachable("the ward has no Slack channel")
+        return Sent(message_id)
 
 
 def result_of_error(error: Exception) -> SendResult:

@@ -2,7 +2,8 @@
 
 botbuilder's CloudAdapter authenticates every request (a Bot Framework JWT whenever an app id is
 set) and runs `TeamsBot.on_turn`, which stores conversation references, links the sender to a roster
-person and hands a neutral event to `router.dispatch`. `TeamsMessenger` sends proactive messages
+person and hands a neutral event to `router.dispatch`. The response to a file consent card (a
+`fileConsent/invoke`) goes to `consent.FileConsent` instead. `TeamsMessenger` sends proactive messages
 from stored references through `CloudAdapter.continue_conversation`, so it works in a process that
 has had no inbound activity, such as a scheduled job.
 
@@ -36,6 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipbot.bot.adapters.teams.cards import message_activity, render_card, render_cards, render_form
+from clipbot.bot.adapters.teams.consent import FileConsent, FileUploader, send_invoke_status
+from clipbot.bot.adapters.teams.files import FILE_CONSENT_INVOKE
 from clipbot.bot.adapters.teams.sending import SendError, Sender
 from clipbot.bot.adapters.teams.settings import TeamsSettings
 from clipbot.bot.adapters.teams.translate import (
@@ -52,6 +55,7 @@ from clipbot.bot.events import Event, Form, Reply, Section
 from clipbot.bot.handlers import messages
 from clipbot.bot.handlers.context import DELIVERED, Delivery, HandlerContext
 from clipbot.bot.handlers.router import dispatch
+from clipbot.clock import Clock, SystemClock
 from clipbot.service import WardService
 from clipbot.storage import repository
 from clipbot.storage.database import Database
@@ -126,11 +130,13 @@ def add_teams_routes(
     database: Database | None = None,
     sender: Sender | None = None,
     path: str = MESSAGES_PATH,
+    clock: Clock | None = None,
 ) -> TeamsBot:
     """Register `POST /api/messages` for Teams on `app` and return the bot behind it.
 
     `service_factory` returns the WardService of an organisation key. `database` defaults to the
-    database of the service for `settings.organisation`. Raises ConfigError, before anything is
+    database of the service for `settings.organisation`. `clock` dates file offers and their
+    expiry, and defaults to the system clock. Raises ConfigError, before anything is
     registered, when the settings cannot work; without an app id it logs a WARNING that requests
     are not authenticated.
     """
@@ -143,7 +149,7 @@ def add_teams_routes(
         )
     database = database or service_factory(settings.organisation).database
     sender = sender or Sender()
-    messenger = TeamsMessenger(adapter, settings, database, sender=sender)
+    messenger = TeamsMessenger(adapter, settings, database, sender=sender, clock=clock)
     bot = TeamsBot(adapter, settings, database, service_factory, messenger, sender=sender)
     app.router.add_post(path, bot.handle_request)
     app[TEAMS_BOT] = bot
@@ -157,11 +163,15 @@ def add_teams_routes(
 class TeamsMessenger:
     """Proactive messages to people and ward channels, sent from stored conversation references."""
 
-    def __init__(self, adapter: CloudAdapter, settings: TeamsSettings, database: Database, *, sender: Sender) -> None:
+    def __init__(
+        self, adapter: CloudAdapter, settings: TeamsSettings, database: Database, *, sender: Sender,
+        clock: Clock | None = None,
+    ) -> None:
         self.adapter = adapter
         self.settings = settings
         self.database = database
         self.sender = sender
+        self.clock = clock or SystemClock()
 
     @classmethod
     def create(cls, settings: TeamsSettings, database: Database, *, sender: Sender | None = None) -> TeamsMessenger:
@@ -282,6 +292,8 @@ class TeamsBot(Bot):
         self.service_factory = service_factory
         self.messenger = messenger
         self.sender = sender
+        uploader = FileUploader(allow_loopback_http=settings.allow_loopback_http_uploads)
+        self.file_consent = FileConsent(database, sender, uploader, messenger.clock)
         self._rejected_requests = 0
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
@@ -313,7 +325,10 @@ class TeamsBot(Bot):
     async def on_turn(self, turn: TurnContext) -> None:
         activity = turn.activity
         is_card_action = activity.type == ActivityTypes.invoke and activity.name == ADAPTIVE_CARD_ACTION
-        if activity.type not in (ActivityTypes.message, ActivityTypes.conversation_update) and not is_card_action:
+        is_file_consent = activity.type == ActivityTypes.invoke and activity.name == FILE_CONSENT_INVOKE
+        if activity.type not in (ActivityTypes.message, ActivityTypes.conversation_update) and not (
+            is_card_action or is_file_consent
+        ):
             return
         try:
             identity = identity_of(activity)
@@ -324,12 +339,19 @@ class TeamsBot(Bot):
         tenant = identity.tenant_id or NO_TENANT
         organisation = await self._organisation_of(tenant)
         if organisation is None:
+            if is_file_consent:
+                await send_invoke_status(turn, 403)
             await self._reject_tenant(turn, is_card_action)
             return
         await self._remember_conversation(activity, organisation, tenant)
         if activity.id and not await self._first_delivery(activity.id):
             if is_card_action:
                 await _answer_invoke(turn, invoke_response(message=ALREADY_HANDLED))
+            elif is_file_consent:
+                await send_invoke_status(turn, 200)
+            return
+        if is_file_consent:
+            await self.file_consent.handle(turn, organisation, tenant, identity.user_id)
             return
 
         personal = identity.conversation_type in (None, PERSONAL)
@@ -414,7 +436,9 @@ class TeamsBot(Bot):
         try:
             reference = conversation_reference_of(activity)
         except ValueError:
-            logger.info("Stored no reference for Teams activity %s: it has no serviceUrl.", activity.id)
+            logger.warning(
+                "Stored no reference for Teams activity %s: it has no conversation id or valid serviceUrl.", activity.id
+            )
             return
         conversation = reference["conversation"]
         if conversation.get("conversationType") in (None, PERSONAL):

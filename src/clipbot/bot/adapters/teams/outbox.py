@@ -20,8 +20,11 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
 from msrest.exceptions import ClientException
 from requests import RequestException
+from sqlalchemy.exc import SQLAlchemyError
 
 from clipbot.bot.adapters.teams.app import TEAMS, UNREACHABLE_STATUSES, TeamsMessenger, reply_activities
+from clipbot.bot.adapters.teams.consent import offer_file
+from clipbot.bot.adapters.teams.files import OfferedFile, calendar_invite
 from clipbot.bot.adapters.teams.sending import THROTTLED, SendError, retry_after
 from clipbot.bot.events import Reply
 from clipbot.outbox.dispatcher import Failed, RetryAfter, SendResult, Sent, Unreachable
@@ -45,10 +48,10 @@ class _Progress:
 class TeamsOutboxSender:
     """Deliver outbox messages from stored conversation references, paced and retried by the messenger.
 
-    NOTE: a `pt-booked` message's calendar invitation is not attached in Teams. A bot can send a
-    file to a personal chat only after the user accepts a file consent card (Microsoft's "Send and
-    receive files using bot", Bot Framework v4), which clipbot does not build, so the message text
-    gives the session's time instead.
+    A `pt-invite` message's calendar invitation is sent as a file consent card alone (see
+    `consent.py`), because Teams lets a bot put a file in a personal chat only once the user allows
+    it. The card describes the file and the session's time, so the message's text is not sent. A
+    card that cannot be stored or sent is retried like any failed message.
     """
 
     def __init__(self, messenger: TeamsMessenger) -> None:
@@ -70,7 +73,12 @@ class TeamsOutboxSender:
         if reference is None:
             return Unreachable("no personal chat with the person's Teams user is stored")
 
-        result = await self._send(reference, reply, tenant=workspace, description="outbox message to a person")
+        invite = calendar_invite(payload)
+        if invite is not None:
+            result = await self._offer_file(reference, organisation, workspace, identity.user_id, invite)
+        else:
+            activities = reply_activities(reply)
+            result = await self._send(reference, activities, tenant=workspace, description="outbox message to a person")
         if isinstance(result, Unreachable):
             # Later messages skip the user until they message the bot or install it again.
             async with self.messenger.database.session() as session:
@@ -78,7 +86,44 @@ class TeamsOutboxSender:
                 await session.commit()
         return result
 
+    async def _offer_file(
+        self, reference: Mapping[str, Any], organisation: str, tenant: str, user_id: str, file: OfferedFile
+    ) -> SendResult:
+        """Store `file` as an offer and send its consent card."""
+        try:
+            card = await offer_file(
+                self.messenger.database, organisation, tenant, user_id, file, now=self.messenger.clock.now()
+            )
+        except SQLAlchemyError as error:
+            # A database error's text can contain the file's bytes, so only its type is logged.
+            logger.warning(
+                "Could not store the offer of %s to Teams user %s in tenant %s: %s",
+                file.filename, user_id, tenant, type(error).__name__,
+            )
+            return Failed(f"could not store the file offer ({type(error).__name__})")
+        return await self._send(reference, [card], tenant=tenant, description="file consent card")
+
     async def post_to_ward(self, organisation: str, ward: str, reply: Reply) -> SendResult:
+        found = await self._ward_reference(organisation, ward)
+        if isinstance(found, Unreachable):
+            return found
+        reference, tenant = found
+        activities = reply_activities(reply)
+        return await self._send(reference, activities, tenant=tenant, description="outbox post to a ward channel")
+
+    async def update_ward_post(self, organisation: str, ward: str, message_id: str, reply: Reply) -> SendResult:
+        """Change the activity `message_id` in the ward's channel to the reply's first card; send any further cards after it."""
+        found = await self._ward_reference(organisation, ward)
+        if isinstance(found, Unreachable):
+            return found
+        reference, tenant = found
+        activities = reply_activities(reply)
+        activities[0].id = message_id
+        result = await self._send(reference, activities, tenant=tenant, description="outbox update of a ward channel post")
+        return Sent(message_id) if isinstance(result, Sent) else result
+
+    async def _ward_reference(self, organisation: str, ward: str) -> tuple[Mapping[str, Any], str] | Unreachable:
+        """Return the stored conversation reference of the ward's Teams channel and its tenant."""
         async with self.messenger.database.session() as session:
             channel = await repository.ward_channel(session, organisation, ward, TEAMS)
             reference = None
@@ -89,15 +134,16 @@ class TeamsOutboxSender:
             return Unreachable("the ward has no Teams channel")
         if reference is None:
             return Unreachable("no conversation reference is stored for the ward's Teams channel")
-        return await self._send(reference, reply, tenant=channel.workspace, description="outbox post to a ward channel")
+        return reference, channel.workspace
 
-    async def _send(self, reference: Mapping[str, Any], reply: Reply, *, tenant: str, description: str) -> SendResult:
-        """Send the reply's cards in order and return the result, with the first activity's id when sent.
+    async def _send(
+        self, reference: Mapping[str, Any], activities: list[Activity], *, tenant: str, description: str
+    ) -> SendResult:
+        """Send activities in order and return the result, with the first activity's id when sent.
 
-        Only a failure of the first card decides the result. After a later card fails, the rest are
-        skipped and the failure is logged, because sending the message again would repeat its first cards.
+        Only a failure of the first activity decides the result. After a later one fails, the rest are
+        skipped and the failure is logged, because sending the message again would repeat the first.
         """
-        activities = reply_activities(reply)
         try:
             progress = await self._send_activities(reference, activities, tenant=tenant, description=description)
         except SendError as error:
@@ -133,8 +179,10 @@ class TeamsOutboxSender:
             # run_pipeline would hand an exception to on_turn_error, so the outcome goes back in `progress`.
             try:
                 for activity in activities:
+                    # An activity that has an id already replaces the posted activity with that id.
+                    deliver = turn.update_activity if activity.id else turn.send_activity
                     response = await messenger.sender.send(
-                        partial(turn.send_activity, activity), tenant=tenant, conversation=conversation,
+                        partial(deliver, activity), tenant=tenant, conversation=conversation,
                         description=description,
                     )
                     progress.activity_ids.append(getattr(response, "id", None))

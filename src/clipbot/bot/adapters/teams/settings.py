@@ -3,7 +3,9 @@
 The variable names are the Bot Framework's own (MicrosoftAppId, MicrosoftAppPassword,
 MicrosoftAppType, MicrosoftAppTenantId), so an Azure Bot resource's configuration can be copied as
 it is. TEAMS_ALLOW_UNAUTHENTICATED turns JWT validation off for the Bot Framework Emulator, and only
-when no app id is set. TEAMS_ORGANISATION is the organisation that a new Teams tenant serves.
+when no app id is set. TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS lets file uploads go to plain-http URLs on
+127.0.0.1, for a local test server, and is also valid only without an app id. TEAMS_ORGANISATION is
+the organisation that a new Teams tenant serves.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class TeamsSettings:
     `app_type` is one of APP_TYPES. `tenant_id` is required for SingleTenant and UserAssignedMSI,
     and when it is set only that tenant is linked to `organisation` on first contact.
     `allow_unauthenticated` accepts requests without a token and is only valid without an app id.
+    `allow_loopback_http_uploads` accepts file upload URLs of the form http://127.0.0.1... as well
+    as https ones. It is for tests against a local fake of Teams, and is only valid without an app id.
     """
 
     app_id: str = ""
@@ -45,6 +49,7 @@ class TeamsSettings:
     tenant_id: str = ""
     allow_unauthenticated: bool = False
     organisation: str = "default"
+    allow_loopback_http_uploads: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -73,6 +78,9 @@ class TeamsSettings:
             tenant_id=environ.get("MicrosoftAppTenantId", "").strip(),
             allow_unauthenticated=_flag("TEAMS_ALLOW_UNAUTHENTICATED", environ.get("TEAMS_ALLOW_UNAUTHENTICATED", "")),
             organisation=organisation,
+            allow_loopback_http_uploads=_flag(
+                "TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS", environ.get("TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS", "")
+            ),
         )
         settings.check()
         return settings
@@ -89,6 +97,12 @@ class TeamsSettings:
                 )
             return
 
+        if self.allow_loopback_http_uploads:
+            raise ConfigError(
+                "TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS is set together with MicrosoftAppId, but Teams always gives "
+                "https upload URLs. Unset TEAMS_ALLOW_LOOPBACK_HTTP_UPLOADS, which is only for tests against a "
+                "local fake of Teams without an app id."
+            )
         if self.allow_unauthenticated:
             raise ConfigError(
                 "TEAMS_ALLOW_UNAUTHENTICATED is set together with MicrosoftAppId, but requests are always "
@@ -120,7 +134,7 @@ class TeamsSettings:
         return (
             f"TeamsSettings(app_id={self.app_id!r}, app_password={password}, app_type={self.app_type!r}, "
             f"tenant_id={self.tenant_id!r}, allow_unauthenticated={self.allow_unauthenticated!r}, "
-            f"organisation={self.organisation!r})"
+            f"organisation={self.organisation!r}, allow_loopback_http_uploads={self.allow_loopback_http_uploads!r})"
         )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from msrest.serialization import Model
@@ -176,14 +177,21 @@ def conversation_reference_of(activity: Activity) -> dict[str, Any]:
     The dict uses the Bot Framework ConversationReference wire names, so
     `ConversationReference().deserialize(reference)` rebuilds it. botbuilder-schema 4.17 maps
     `ConversationAccount.tenant_id` to "tenantID", so the "tenantId" sent here lands in the rebuilt
-    account's `additional_properties`. Raises ValueError when the activity lacks the service URL or
-    the conversation id, because no message could be sent without them.
+    account's `additional_properties`. Raises ValueError when the activity lacks the conversation id
+    or an http(s) service URL, because no message could be sent without them.
     """
     conversation_id = _conversation_id(activity)
     if not activity.service_url or conversation_id is None:
         raise ValueError(
             f"Activity {activity.id} has no serviceUrl or conversation.id, so the conversation cannot be "
             f"continued later. Store the reference from an activity that has both."
+        )
+    service_url = urlsplit(activity.service_url)
+    if service_url.scheme not in ("https", "http") or not service_url.hostname:
+        # Every later send to this conversation would fail, so it is better not stored at all.
+        raise ValueError(
+            f"Activity {activity.id} has a serviceUrl that is not an http or https URL, so the conversation "
+            f"cannot be continued later. Store the reference from an activity that Teams sent."
         )
 
     conversation = {
