@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from slack_sdk.oauth.installation_store.models.installation import Installation
 
+from clipbot.bot.adapters.slack.app import BOT_CACHE_SECONDS, LinkingInstallationStore
 from clipbot.clock import FixedClock
 from clipbot.server import create_web_app
 from clipbot.service import WardService
@@ -83,3 +85,53 @@ async def test_callback_without_state_cookie_refused(oauth_slack: SlackHarness):
         status = response.status
     assert status == 400
     assert oauth_slack.fake.calls_to("oauth.v2.access") == []
+
+
+async def test_auth_test_called_once_per_token(oauth_slack: SlackHarness):
+    await install(oauth_slack, "code4")
+    checks_at_install = len(oauth_slack.fake.calls_to("auth.test"))
+    await oauth_slack.direct_message(STUDENT, "assessor")
+    await oauth_slack.direct_message(STUDENT, "help")
+    await oauth_slack.settle()
+    checks = oauth_slack.fake.calls_to("auth.test")[checks_at_install:]
+    assert [call.token for call in checks] == ["xoxb-installed-code4"]
+    assert len(oauth_slack.fake.messages_to("D0002")) == 2
+
+
+async def test_reinstall_token_used_at_once(oauth_slack: SlackHarness):
+    await install(oauth_slack, "code5")
+    await oauth_slack.direct_message(STUDENT, "assessor")
+    await oauth_slack.settle()
+    await install(oauth_slack, "code6")
+    await oauth_slack.direct_message(STUDENT, "assessor")
+    await oauth_slack.settle()
+    answers = oauth_slack.fake.messages_to("D0002")
+    assert [answer.token for answer in answers] == ["xoxb-installed-code5", "xoxb-installed-code6"]
+
+
+def installation_with(token: str, installed_at: float) -> Installation:
+    return Installation(
+        app_id="A0001", enterprise_id=None, team_id=TEAM_ID, team_name="St Elsewhere", bot_token=token,
+        bot_id="B0001", bot_user_id="UBOT0001", bot_scopes="chat:write", user_id="U0001", installed_at=installed_at,
+    )
+
+
+async def test_bot_lookup_cached_until_expiry(database: Database):
+    now = 0.0
+    store = LinkingInstallationStore(CLIENT_ID, database, ORGANISATION, monotonic=lambda: now)
+    other_replica = LinkingInstallationStore(CLIENT_ID, database, ORGANISATION)
+    await store.async_save(installation_with("xoxb-first", 1_772_400_000.0))
+    first = await store.async_find_bot(enterprise_id=None, team_id=TEAM_ID)
+    await other_replica.async_save(installation_with("xoxb-second", 1_772_400_060.0))
+
+    now = BOT_CACHE_SECONDS - 1
+    cached = await store.async_find_bot(enterprise_id=None, team_id=TEAM_ID)
+    now = BOT_CACHE_SECONDS
+    reread = await store.async_find_bot(enterprise_id=None, team_id=TEAM_ID)
+
+    assert first is not None
+    assert first.bot_token == "xoxb-first"
+    assert cached is not None
+    assert cached.bot_token == "xoxb-first"
+    assert reread is not None
+    assert reread.bot_token == "xoxb-second"

@@ -199,6 +199,20 @@ async def test_redelivered_event_handled_once(slack: SlackHarness):
     assert len(slack.fake.messages_to(direct_channel(STUDENT))) == 1
 
 
+async def test_burst_answered_in_order_per_user(slack: SlackHarness):
+    async def send_in_turn(user: str) -> None:
+        for text in ("assessor", "help", "assessor", "help"):
+            await slack.direct_message(user, text)
+
+    await asyncio.gather(send_in_turn(STUDENT), send_in_turn(EDUCATOR))
+    await slack.settle()
+    student = [str(call.arguments.get("text")) for call in slack.fake.messages_to(direct_channel(STUDENT))]
+    educator = [str(call.arguments.get("text")) for call in slack.fake.messages_to(direct_channel(EDUCATOR))]
+    assert [reply == messages.NO_ASSESSOR for reply in student] == [True, False, True, False]
+    assert [reply.startswith("Ask me:") for reply in student] == [False, True, False, True]
+    assert [reply.startswith("Clinical educator commands:") for reply in educator] == [False, True, False, True]
+
+
 async def test_double_click_on_confirm_confirms_once(slack: SlackHarness):
     await slack.command("match 6-west")
     await slack.settle()
@@ -343,7 +357,7 @@ async def test_shutdown_cancels_unfinished_tasks(database, fake_slack, caplog):
     with caplog.at_level(logging.WARNING):
         await application[SLACK_KEY].close(grace_seconds=0)
     await runner.cleanup()
-    assert "Cancelled 1 Slack tasks still running at shutdown." in caplog.text
+    assert "Cancelled 1 Slack requests not yet handled at shutdown." in caplog.text
     assert fake_slack.calls_to("chat.postMessage") == []
 
 

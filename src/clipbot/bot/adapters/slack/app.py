@@ -1,12 +1,14 @@
 """clipbot's Slack app: slack-bolt listeners, background handling and the Slack HandlerContext.
 
-Every listener acknowledges its request at once and hands the body to a named background task, so
-Slack gets its answer well within its 3-second limit whatever the handler does. A task first records
-the event id in the database, so a redelivered event is handled once, then finds the organisation
-and roster person of the Slack user and calls `router.dispatch`. Events of one Slack user are
-handled one at a time, in the order they arrived, so a double click cannot run a command twice at
-once. Replies, direct messages, ward channel posts, modals and the Home tab go through Slack's Web
-API at SLACK_API_URL. Message text, tokens and request bodies are never logged.
+Every listener acknowledges its request at once and queues the body for a few worker tasks, so
+Slack gets its response well within its 3-second limit whatever the handler does. While a burst of
+requests is arriving, the workers hold back for a moment so that the acknowledgements get the event
+loop first. A worker first records the event id in the database, so a redelivered event is handled
+once, then finds the organisation and roster person of the Slack user and calls `router.dispatch`.
+Events of one Slack user are handled one at a time, in the order they arrived, so a double click
+cannot run a command twice at once. Replies, direct messages, ward channel posts, modals and the
+Home tab go through Slack's Web API at SLACK_API_URL. Message text, tokens and request bodies are
+never logged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import dataclasses
 import logging
 import random
 import re
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +27,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -36,6 +41,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
@@ -71,6 +77,10 @@ class _ClientTokenWarningFilter(logging.Filter):
 logging.getLogger("slack_bolt.AsyncApp").addFilter(_ClientTokenWarningFilter())
 
 SLASH_COMMAND = "/clip"
+# The Events API event types that clipbot handles, all matched by one listener.
+HANDLED_EVENTS = re.compile(r"^(?:app_mention|message|app_home_opened)$")
+# Matches every action id and view callback id.
+ANY_ID = re.compile(".+")
 # Bot scopes requested at install; deploy/slack-app-manifest.yml lists the same.
 BOT_SCOPES = (
     "app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history", "im:write",
@@ -78,11 +88,20 @@ BOT_SCOPES = (
 )
 # A web API call is retried this many times after a 429 or a dropped connection, then fails.
 MAX_API_RETRIES = 2
-# At most this many requests are handled at once; the rest wait without using the event loop. This
-# keeps acknowledgements fast under load and stays within SQLAlchemy's default pool of 5 + 10 connections.
+# The number of worker tasks, and so the maximum number of requests handled at once. The rest wait in
+# the queue without using the event loop. This stays within SQLAlchemy's default pool of 5 + 10 connections.
 MAX_CONCURRENT_HANDLERS = 4
-# Tasks still running at shutdown get this long to finish before they are cancelled.
+# While newer requests keep arriving less than this many seconds apart, a queued request waits,
+# because handling it would share the event loop with their acknowledgements.
+BURST_GAP_SECONDS = 0.02
+# A queued request waits at most this many seconds after it arrived, so that a long burst cannot stop
+# handling and a form can still open within the 3 seconds that Slack keeps its trigger id valid.
+MAX_HOLD_SECONDS = 0.5
+# Queued requests get this long at shutdown to be handled before the workers are cancelled.
 SHUTDOWN_GRACE_SECONDS = 10.0
+# An installed workspace's bot token is read from the database at most once per this many seconds.
+# An install through this process replaces it at once; one through another replica is seen within this time.
+BOT_CACHE_SECONDS = 60.0
 
 # Errors after which a user cannot get direct messages until someone links them again.
 UNREACHABLE_ERRORS = frozenset({
@@ -215,6 +234,18 @@ class Incoming:
     bot_user: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A request waiting for a worker, with when it arrived in seconds of the event loop's clock."""
+
+    incoming: Incoming
+    arrived: float
+
+
+# The queue of requests that have no Slack user; `_handle` ignores them.
+_NO_SENDER = ("", "")
+
+
 @dataclass(slots=True)
 class Conversation:
     """The user, channel and thread of one request, which its replies go to."""
@@ -232,12 +263,53 @@ class LinkingInstallationStore(AsyncSQLAlchemyInstallationStore):
     """slack_sdk's SQLAlchemy installation store, which also links each installed workspace to an organisation.
 
     A workspace already linked to another organisation keeps that link; the installation is saved anyway.
+    The bot of each workspace is kept for BOT_CACHE_SECONDS, because bolt looks it up for every request.
+    `monotonic` is the clock of that cache, in seconds.
     """
 
-    def __init__(self, client_id: str, database: Database, organisation: str) -> None:
+    def __init__(self, client_id: str, database: Database, organisation: str,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(client_id=client_id, engine=database.engine)
         self._database = database
         self._organisation = organisation
+        self._monotonic = monotonic
+        # (enterprise id, team id, org-wide install) -> (when it was read, the bot found).
+        self._bots: dict[tuple[str | None, str | None, bool], tuple[float, Bot]] = {}
+        # Counts the changes to bots, so that a lookup which overlapped a change is not cached.
+        self._bot_changes = 0
+
+    async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
+                             is_enterprise_install: bool | None = False) -> Bot | None:
+        key = (enterprise_id, team_id, bool(is_enterprise_install))
+        now = self._monotonic()
+        cached = self._bots.get(key)
+        if cached is not None and now - cached[0] < BOT_CACHE_SECONDS:
+            return cached[1]
+        changes = self._bot_changes
+        bot = await super().async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        if bot is None or changes != self._bot_changes:
+            self._bots.pop(key, None)
+        else:
+            self._bots[key] = (now, bot)
+        return bot
+
+    def _forget_bots(self) -> None:
+        self._bot_changes += 1
+        self._bots.clear()
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        try:
+            await super().async_save_bot(bot)
+        finally:
+            self._forget_bots()
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        try:
+            await super().async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        finally:
+            self._forget_bots()
 
     async def async_save(self, installation: Installation) -> None:
         await super().async_save(installation)
@@ -280,11 +352,13 @@ class SlackBot:
         self.installation_store: LinkingInstallationStore | None = None
         self.app = self._build_app()
         self._register_listeners()
-        self._tasks: set[asyncio.Task[None]] = set()
-        # The newest task of each (team, user), which that user's next request waits for.
-        self._latest_of_user: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # The waiting requests of each (team, user), oldest first. A user has an entry here exactly
+        # while their oldest request is either in `_ready` or being handled by a worker.
+        self._lanes: dict[tuple[str, str], deque[Queued]] = {}
+        self._ready: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._last_arrival = float("-inf")
         self._services: dict[str, WardService] = {}
-        self._handler_slots = asyncio.Semaphore(MAX_CONCURRENT_HANDLERS)
         self._session: aiohttp.ClientSession | None = None
 
     def _build_app(self) -> AsyncApp:
@@ -307,23 +381,41 @@ class SlackBot:
             client_secret=settings.slack_client_secret,
             scopes=list(BOT_SCOPES),
             installation_store=self.installation_store,
+            installation_store_bot_only=True,
             state_store=AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=self.database.engine),
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
         )
-        return AsyncApp(**options, oauth_settings=oauth)
+        # Bolt authorizes every request before its listener acknowledges it. clipbot has bot scopes
+        # only, so the workspace's bot is all it needs to look up. Bolt keeps the auth.test result
+        # for each token, where by default (bolt 1.30) it calls auth.test on Slack for every request.
+        authorize = AsyncInstallationStoreAuthorize(
+            logger=logger,
+            installation_store=self.installation_store,
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            bot_only=True,
+            cache_enabled=True,
+            client=self.client,
+        )
+        return AsyncApp(**options, oauth_settings=oauth, authorize=authorize)
 
     def _register_listeners(self) -> None:
+        # Bolt tries the listeners in order and builds its whole set of listener arguments for every
+        # matcher it calls (bolt 1.30), so there is one listener per kind of request, most frequent first.
         app = self.app
-        app.event("app_mention")(self._on_event)
-        app.event("message")(self._on_event)
-        app.event("app_home_opened")(self._on_event)
+        app.event(HANDLED_EVENTS)(self._on_event)
         app.command(SLASH_COMMAND)(self._on_command)
-        app.action(re.compile(".+"))(self._on_action)
-        app.view(re.compile(".+"))(self._on_view)
+        app.action(ANY_ID)(self._on_action)
+        app.view(ANY_ID)(self._on_view)
 
     async def start(self) -> None:
-        """Open the HTTP session for Web API calls and make sure the workspace's organisation exists."""
+        """Start the workers, open the HTTP session for Web API calls and make sure the workspace's organisation exists."""
+        if not self._workers:
+            self._workers = [
+                asyncio.create_task(self._work(), name=f"slack-worker-{number}")
+                for number in range(1, MAX_CONCURRENT_HANDLERS + 1)
+            ]
         if self._session is None:
             self._session = aiohttp.ClientSession()
             # Bolt copies the app client's session into each request's client, so all share one pool.
@@ -334,80 +426,105 @@ class SlackBot:
         logger.info("Slack is enabled (%s), calling the Web API at %s.", mode, self.settings.slack_api_url)
 
     async def wait_idle(self) -> None:
-        """Wait until every background task, including any started meanwhile, has finished."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every queued request, including any queued meanwhile, has been handled."""
+        await self._ready.join()
 
     async def close(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """Let running tasks finish for up to `grace_seconds`, cancel the rest, and close the HTTP session."""
-        tasks = list(self._tasks)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
-            for task in pending:
-                task.cancel()
-            if pending:
-                logger.warning("Cancelled %d Slack tasks still running at shutdown.", len(pending))
-                await asyncio.gather(*pending, return_exceptions=True)
+        """Let the workers handle queued requests for up to `grace_seconds`, cancel them, and close the HTTP session."""
+        if self._lanes:
+            try:
+                await asyncio.wait_for(self._ready.join(), grace_seconds)
+            except TimeoutError:
+                unhandled = sum(len(lane) for lane in self._lanes.values())
+                logger.warning("Cancelled %d Slack requests not yet handled at shutdown.", unhandled)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    # Listeners: acknowledge, copy what the task needs, start the task.
+    # Listeners: acknowledge, copy what the worker needs, queue it.
 
     async def _on_event(self, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext,
                         request: AsyncBoltRequest) -> None:
         # Bolt acknowledges Events API requests itself.
-        self._start_task(Incoming("event", body, client, is_retry(request.headers), context.bot_user_id))
+        self._enqueue(Incoming("event", body, client, is_retry(request.headers), context.bot_user_id))
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                           context: AsyncBoltContext) -> None:
         await ack()
-        self._start_task(Incoming("command", body, client, False, context.bot_user_id))
+        self._enqueue(Incoming("command", body, client, False, context.bot_user_id))
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                          context: AsyncBoltContext) -> None:
         await ack()
-        self._start_task(Incoming("action", body, client, False, context.bot_user_id))
+        self._enqueue(Incoming("action", body, client, False, context.bot_user_id))
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                        context: AsyncBoltContext) -> None:
         await ack()
-        self._start_task(Incoming("view", body, client, False, context.bot_user_id))
+        self._enqueue(Incoming("view", body, client, False, context.bot_user_id))
 
-    def _start_task(self, incoming: Incoming) -> None:
-        """Start handling a request; it waits for the same user's earlier requests to finish first.
+    def _enqueue(self, incoming: Incoming) -> None:
+        """Queue a request behind the same user's earlier requests; a worker handles it after them.
 
         NOTE: the order holds within one process only. Replicas behind a load balancer share
-        `record_event`, so a redelivery is still handled once, but not this ordering.
+        `record_event`, so a redelivery is still handled once, but not this ordering. The queue has
+        no size limit, because every request in it has already been acknowledged and cannot be turned away.
         """
-        name = f"slack-{incoming.kind}-{_request_id(incoming.body)}"
-        sender = slack_user_of(incoming.body)
-        previous = self._latest_of_user.get(sender) if sender else None
-        task = asyncio.create_task(self._handle_safely(incoming, previous), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        if sender:
-            self._latest_of_user[sender] = task
-            task.add_done_callback(lambda done: self._forget_latest(sender, done))
+        arrived = asyncio.get_running_loop().time()
+        self._last_arrival = arrived
+        sender = slack_user_of(incoming.body) or _NO_SENDER
+        lane = self._lanes.get(sender)
+        if lane is None:
+            self._lanes[sender] = deque([Queued(incoming, arrived)])
+            self._ready.put_nowait(sender)
+        else:
+            lane.append(Queued(incoming, arrived))
 
-    def _forget_latest(self, sender: tuple[str, str], task: asyncio.Task[None]) -> None:
-        if self._latest_of_user.get(sender) is task:
-            del self._latest_of_user[sender]
+    async def _work(self) -> None:
+        """Handle the oldest request of each ready user in turn, until cancelled."""
+        while True:
+            sender = await self._ready.get()
+            lane = self._lanes[sender]
+            try:
+                await self._hold_back_during_burst(lane[0].arrived)
+                await self._handle_safely(lane[0].incoming)
+            finally:
+                lane.popleft()
+                # The user's next request goes to the back of the queue, so one busy user cannot
+                # keep a worker from everybody else.
+                if lane:
+                    self._ready.put_nowait(sender)
+                else:
+                    del self._lanes[sender]
+                self._ready.task_done()
 
-    async def _handle_safely(self, incoming: Incoming, previous: asyncio.Task[None] | None) -> None:
+    async def _hold_back_during_burst(self, arrived: float) -> None:
+        """Wait while newer requests keep arriving, for at most MAX_HOLD_SECONDS after `arrived`.
+
+        Handling a request takes several database queries and Web API calls, which would delay the
+        acknowledgements of a burst that shares the event loop. A request with no newer one behind
+        it is handled at once.
+        """
+        loop = asyncio.get_running_loop()
+        latest = arrived + MAX_HOLD_SECONDS
+        while self._last_arrival > arrived:
+            now = loop.time()
+            resume = min(self._last_arrival + BURST_GAP_SECONDS, latest)
+            if now >= resume:
+                return
+            await asyncio.sleep(resume - now)
+
+    async def _handle_safely(self, incoming: Incoming) -> None:
         try:
-            if previous is not None:
-                # asyncio.wait neither raises the earlier task's error nor cancels it.
-                await asyncio.wait([previous])
-            # Taken only after the earlier task has finished, so a waiting task never holds a slot.
-            async with self._handler_slots:
-                await self._handle(incoming)
+            await self._handle(incoming)
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception(
-                "Failed to handle a Slack %s request (%s).", incoming.kind, asyncio.current_task().get_name()
-            )
+            logger.exception("Failed to handle a Slack %s request (%s).", incoming.kind, _request_id(incoming.body))
 
     # Background handling of one request.
 
@@ -777,7 +894,7 @@ class SlackBot:
 
 
 def _request_id(body: Mapping[str, Any]) -> str:
-    """Return an id for naming a task: the event id, trigger id or view id of the request."""
+    """Return an id for a log line: the event id, trigger id or view id of the request."""
     view = body.get("view") if isinstance(body.get("view"), Mapping) else {}
     for value in (body.get("event_id"), body.get("trigger_id"), view.get("id")):
         if isinstance(value, str) and value:
