@@ -36,6 +36,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/slack_ack.py $(SLACK_ARGS)
 	$(BIN)/python benchmarks/dispatcher.py --postgres-url "$(TEST_POSTGRES_URL)"
 	$(BIN)/python benchmarks/plan_week.py
+	$(BIN)/python benchmarks/plan_job.py --postgres-url "$(TEST_POSTGRES_URL)"
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

@@ -19,9 +19,10 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy
 from sqlalchemy import text
@@ -120,19 +121,26 @@ async def postgres_reachable(url: str) -> bool:
         await probe.dispose()
 
 
-async def run_postgres(url: str, messages: int) -> Result:
+@asynccontextmanager
+async def postgres_schema(url: str) -> AsyncIterator[Database]:
+    """Yield a Database on a new schema of the PostgreSQL database at `url`, and drop the schema afterwards."""
     schema = f"clipbot_bench_{os.getpid()}_{secrets.token_hex(4)}"
     admin = Database(url)
     async with admin.engine.begin() as connection:
         await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     database = Database(url, schema=schema)
     try:
-        return await dispatch(database, "PostgreSQL", messages)
+        yield database
     finally:
         await database.dispose()
         async with admin.engine.begin() as connection:
             await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+async def run_postgres(url: str, messages: int) -> Result:
+    async with postgres_schema(url) as database:
+        return await dispatch(database, "PostgreSQL", messages)
 
 
 def report(results: list[Result], messages: int) -> None:

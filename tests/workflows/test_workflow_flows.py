@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import timedelta
 
 from clipbot.bot.handlers import messages
 from clipbot.clock import FixedClock
 from clipbot.service import WardService
 from clipbot.storage.database import Database
+from clipbot.workflows import planner
 from clipbot.workflows import protected as pt
 from clipbot.workflows.planner import INVITE_KEY, PlannerSettings
 from clipbot.workflows.ratings import RATE_OPEN
@@ -286,6 +288,23 @@ async def test_other_student_cannot_rate_session(ward_service: WardService, data
 
     assert answer == messages.RATE_NOT_YOURS
     assert await rating_count(database) == 0
+
+
+async def test_planner_runs_off_event_loop(ward_service: WardService, monkeypatch) -> None:
+    # Planning a whole trust takes seconds of CPU, which must not hold up the server's event loop.
+    threads: list[int] = []
+    real_plan = planner.plan
+
+    def recording_plan(*args, **options):
+        threads.append(threading.get_ident())
+        return real_plan(*args, **options)
+
+    monkeypatch.setattr(planner, "plan", recording_plan)
+    added = await WorkflowService.of(ward_service).enqueue_plan(timedelta(days=1))
+
+    assert added > 0
+    assert threads
+    assert threading.get_ident() not in threads
 
 
 async def test_replanning_enqueues_nothing_new(ward_service: WardService) -> None:

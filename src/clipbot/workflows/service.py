@@ -8,6 +8,7 @@ with a message from `clipbot.bot.handlers.messages`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -89,19 +90,37 @@ class WorkflowService:
         now = self.clock.now()
         async with self.database.session() as session:
             rosters, assignments, sessions = await self._plan_inputs(session, now, horizon)
-        return planner.plan(rosters, assignments, now, horizon, sessions=sessions, settings=self.settings)
+        return await self._run_planner(rosters, assignments, sessions, now, horizon)
 
     async def enqueue_plan(self, horizon: timedelta = DEFAULT_HORIZON) -> int:
         """Plan and enqueue the messages due within `horizon`; return how many were new."""
         now = self.clock.now()
         async with self.database.transaction() as session:
             rosters, assignments, sessions = await self._plan_inputs(session, now, horizon)
-            planned = planner.plan(rosters, assignments, now, horizon, sessions=sessions, settings=self.settings)
+            planned = await self._run_planner(rosters, assignments, sessions, now, horizon)
             added = await self._enqueue(session, planned, now)
         logger.info(
             "Planned %d messages for organisation %s, of which %d were new.", len(planned), self.organisation, added
         )
         return added
+
+    async def _run_planner(
+        self,
+        rosters: Sequence[Roster],
+        assignments: Sequence[RoleAssignment],
+        sessions: Sequence[ProtectedSession],
+        now: datetime,
+        horizon: timedelta,
+    ) -> list[NewMessage]:
+        """Run the planner in a worker thread, because for a whole trust it takes seconds of CPU.
+
+        On the event loop that would hold up everything else the server does, such as acknowledging
+        Slack requests within Slack's 3 seconds. In a thread, the interpreter switches back to the
+        loop every few milliseconds. The planner only reads its arguments, which nothing else uses.
+        """
+        return await asyncio.to_thread(
+            planner.plan, rosters, assignments, now, horizon, sessions=sessions, settings=self.settings
+        )
 
     async def _plan_inputs(
         self, session: AsyncSession, now: datetime, horizon: timedelta
