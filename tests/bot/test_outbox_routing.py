@@ -150,7 +150,7 @@ async def test_unreachable_person_reported_once_a_day(service):
     found = await notices(service)
     assert list(found) == [f"{ORGANISATION}:{DELIVERY_PROBLEM}:CE1:S2:2026-03-02"]
     text = found[f"{ORGANISATION}:{DELIVERY_PROBLEM}:CE1:S2:2026-03-02"]
-    assert text.startswith("I couldn't send a protected learning time reminder to ")
+    assert text.startswith("I couldn't send a reminder to book protected learning time to ")
     assert "(S2): Slack error account_inactive." in text
 
     clock.moment += timedelta(days=1)

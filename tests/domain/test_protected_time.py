@@ -293,7 +293,7 @@ def test_digest_reasons():
         "CE1": [
             MissedWeek("S1", "2026-W43", "not this week: on study day"),
             MissedWeek("S2", "2026-W43", "no reply"),
-            MissedWeek("S3", "2026-W43", "no shared shift"),
+            MissedWeek("S3", "2026-W43", "not on shift with their assessor or supervisor that week"),
         ]
     }
 

@@ -238,3 +238,82 @@ def test_update_message_shape() -> None:
     with pytest.raises(ValueError, match="version of 2 or more"):
         planner.coach_post_update(post, 1, now)
     assert timedelta(0) < update.not_after - update.due_at
+
+
+# Both students of Monday's Early shift on leave: the shift has no students and so no coach groups.
+STUDENTS_AWAY = (Leave("S1", MARCH_MONDAY, MARCH_MONDAY), Leave("S2", MARCH_MONDAY, MARCH_MONDAY))
+RATING_KEYS = [f"{planner.RATE_SHIFT}:{student}:{MARCH_MONDAY.isoformat()} Early" for student in ("S1", "S2")]
+
+
+async def rating_rows(ward: Ward) -> dict[str, object]:
+    rows = await outbox_rows(ward.database, f"{planner.RATE_SHIFT}:")
+    return {key: rows[key] for key in RATING_KEYS if key in rows}
+
+
+async def test_unsent_post_dropped_without_students(ward: Ward) -> None:
+    await ward.plan()
+    await ward.change_roster(leave=STUDENTS_AWAY)
+    await ward.plan()
+
+    ward.clock.moment = local(MARCH_MONDAY, 7, 0)
+    await ward.send_due()
+
+    rows = await ward.coach_rows()
+    assert list(rows) == [POST_KEY]
+    assert rows[POST_KEY].state == OutboxState.DROPPED
+    assert not any("Early" in text for text in ward.platform.posts.values())
+    ratings = await rating_rows(ward)
+    assert {row.state for row in ratings.values()} == {OutboxState.DROPPED}
+    assert len(ratings) == 2
+
+
+async def test_sent_post_withdrawn_without_students(ward: Ward) -> None:
+    await ward.plan()
+    ward.clock.moment = local(MARCH_MONDAY, 7, 0)
+    await ward.send_due()
+    first_post = next(key for key in ward.platform.order if "Early" in ward.platform.posts[key])
+
+    ward.clock.moment = local(MARCH_MONDAY, 7, 10)
+    await ward.change_roster(leave=STUDENTS_AWAY)
+    assert await ward.plan() == 1
+    await ward.send_due()
+
+    assert ward.platform.edits == [first_post]
+    edited = ward.platform.posts[first_post]
+    assert edited.startswith("Coach groups for the Early")
+    assert "No students are on this shift any more" in reply_of(await ward.coach_rows(), f"{POST_KEY}:update:2")
+    assert "Grace Obi" not in edited
+    assert await ward.plan() == 0
+
+    # The students are back after all: the post shows the groups again.
+    await ward.change_roster(leave=())
+    assert await ward.plan() == 1
+    await ward.send_due()
+    assert ward.platform.edits == [first_post, first_post]
+    assert "Grace Obi" in ward.platform.posts[first_post]
+
+
+def reply_of(rows: dict[str, object], key: str) -> str:
+    return " ".join(section["text"] for section in rows[key].payload["sections"])
+
+
+async def test_rating_dropped_for_uncoached_student(ward: Ward) -> None:
+    await ward.plan()
+    await ward.change_roster(leave=(Leave("S2", MARCH_MONDAY, MARCH_MONDAY),))
+    await ward.plan()
+
+    ratings = await rating_rows(ward)
+    assert ratings[RATING_KEYS[0]].state == OutboxState.PENDING
+    assert ratings[RATING_KEYS[1]].state == OutboxState.DROPPED
+
+
+async def test_later_posts_left_alone_by_shorter_plan(ward: Ward) -> None:
+    workflows = WorkflowService.of(ward.service)
+    await workflows.enqueue_plan(timedelta(days=3))
+    rows_before = await outbox_rows(ward.database, "coach-post:")
+
+    await workflows.enqueue_plan(timedelta(hours=1))
+
+    rows_after = await outbox_rows(ward.database, "coach-post:")
+    assert {key: row.state for key, row in rows_after.items()} == {key: row.state for key, row in rows_before.items()}
+    assert {row.state for row in rows_after.values()} == {OutboxState.PENDING}

@@ -222,3 +222,35 @@ async def test_dispatcher_after_downtime(ward_service: WardService, database: Da
             select(outbox.c.state).where(outbox.c.idempotency_key == f"{ORGANISATION}:coach-post:4-north:2026-03-23 Early")
         )
     assert state == "dropped"
+
+
+async def _booked_messages(ward_service: WardService, database: Database) -> dict[str, ClaimedMessage]:
+    """Book S1's first offered slot and return the stored booking, invitation and reminder to the mentor."""
+    await WorkflowService.of(ward_service).enqueue_plan()
+    offer = await outbox_reply(database, "pt-offer:S1:2026-W13")
+    await Chat(ward_service, "S1").press(button(offer, pt.BOOK))
+    async with database.session() as session:
+        rows = (await session.execute(select(outbox).where(outbox.c.recipient == "PA1"))).all()
+    found: dict[str, ClaimedMessage] = {}
+    for row in rows:
+        kind = row.idempotency_key.split(":")[1]
+        message = NewMessage(
+            idempotency_key=row.idempotency_key.removeprefix(f"{ORGANISATION}:"), kind=row.kind,
+            recipient_kind=RecipientKind(row.recipient_kind), recipient=row.recipient, payload=row.payload,
+            due_at=row.due_at, not_after=row.not_after,
+        )
+        found[kind] = _claimed(message)
+    return found
+
+
+async def test_booking_still_sent_during_session(ward_service: WardService, database: Database) -> None:
+    booked = await _booked_messages(ward_service, database)
+    start = datetime.fromisoformat(booked["pt-booked"].payload["workflow"]["session_start"])
+    during = start + timedelta(minutes=10)
+    gate = WorkflowGate(database)
+
+    # Held up until after the session started, by quiet hours for example, the booking and the
+    # invitation still tell the mentor about the session in progress; the reminder is stale.
+    assert await gate.check(booked["pt-booked"], during) == SEND
+    assert await gate.check(booked["pt-invite"], during) == SEND
+    assert isinstance(await gate.check(booked["pt-reminder"], during), Drop)

@@ -227,7 +227,9 @@ def test_booked_session_messages() -> None:
     # The invitation is a message of its own, due with the booking, so that each is retried alone.
     assert INVITE_KEY not in planned["pt-booked:7:S1"].payload
     assert planned["pt-invite:7:S1"].due_at == planned["pt-booked:7:S1"].due_at
-    assert planned["pt-invite:7:PA1"].not_after == local(date(2026, 3, 24), 10, 30)
+    # A booking made just before the session still reaches both people while it runs.
+    assert planned["pt-invite:7:PA1"].not_after == local(date(2026, 3, 24), 11, 30)
+    assert planned["pt-booked:7:S1"].not_after == local(date(2026, 3, 24), 11, 30)
     assert reply_from_json(planned["pt-invite:7:S1"].payload).text == (
         "Calendar invitation for your protected learning time, Tuesday 24 March, 10:30 to 11:30."
     )
@@ -320,7 +322,7 @@ def test_digest_no_shared_shift_and_unmatched() -> None:
 
     assert _digest(planned).splitlines()[1:] == [
         "• *Amira Khan* (4 North): no practice assessor or named practice supervisor yet",
-        "• *Ben Price* (4 North): no shared shift",
+        "• *Ben Price* (4 North): not on shift with their assessor or supervisor that week",
     ]
 
 

@@ -41,7 +41,7 @@ def _description(slot: Slot, student: Person, mentor: Person, ward_name: str, zo
     return (
         f"{slot.minutes} minutes of protected learning time for {student.name} with {mentor.name} "
         f"on {ward_name}, {start:%A %d %B %Y} from {start:%H:%M} to {end:%H:%M}, during the shift "
-        f"{slot.shift_key}. Reply to this invitation, or in the chat, if the time no longer suits."
+        f"{slot.shift_key}. If the time no longer suits, agree a new one between you and tell your clinical educator."
     )
 
 

@@ -201,7 +201,7 @@ class WeekResult(StrEnum):
     CONFIRMED = "confirmed"
     DECLINED = "not this week"
     NO_REPLY = "no reply"
-    NO_SHARED_SHIFT = "no shared shift"
+    NO_SHARED_SHIFT = "not on shift with their assessor or supervisor that week"
 
 
 @dataclass(frozen=True, slots=True)

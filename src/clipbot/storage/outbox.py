@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Update, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Row, Update, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -232,8 +232,24 @@ class StoredMessage:
     idempotency_key: str
     kind: str
     state: OutboxState
+    recipient: str
     payload: dict[str, Any]
+    due_at: datetime
+    not_after: datetime | None
     platform_message_id: str | None
+
+
+_STORED_COLUMNS = (
+    outbox.c.idempotency_key, outbox.c.kind, outbox.c.state, outbox.c.recipient, outbox.c.payload,
+    outbox.c.due_at, outbox.c.not_after, outbox.c.platform_message_id,
+)
+
+
+def _stored(row: Row[Any]) -> StoredMessage:
+    return StoredMessage(
+        row.idempotency_key, row.kind, OutboxState(row.state), row.recipient, row.payload, row.due_at, row.not_after,
+        row.platform_message_id,
+    )
 
 
 async def live_messages(
@@ -246,27 +262,27 @@ async def live_messages(
     _check_aware(now, "now")
     org_id = await organisation_id(session, organisation)
     query = (
-        select(
-            outbox.c.idempotency_key, outbox.c.kind, outbox.c.state, outbox.c.payload, outbox.c.platform_message_id
-        )
+        select(*_STORED_COLUMNS)
         .where(outbox.c.organisation_id == org_id, outbox.c.kind.in_(list(kinds)), outbox.c.not_after > now)
         .order_by(outbox.c.id)
     )
-    return [
-        StoredMessage(row.idempotency_key, row.kind, OutboxState(row.state), row.payload, row.platform_message_id)
-        for row in (await session.execute(query)).all()
-    ]
+    return [_stored(row) for row in (await session.execute(query)).all()]
 
 
 async def find_message(session: AsyncSession, key: str) -> StoredMessage | None:
     """Return the message with this idempotency key, or None."""
-    query = select(
-        outbox.c.idempotency_key, outbox.c.kind, outbox.c.state, outbox.c.payload, outbox.c.platform_message_id
-    ).where(outbox.c.idempotency_key == key)
-    row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    return StoredMessage(row.idempotency_key, row.kind, OutboxState(row.state), row.payload, row.platform_message_id)
+    row = (await session.execute(select(*_STORED_COLUMNS).where(outbox.c.idempotency_key == key))).first()
+    return None if row is None else _stored(row)
+
+
+async def drop_pending(session: AsyncSession, key: str, reason: str) -> bool:
+    """Drop a message that is still waiting to be sent, or return False if no pending message has this key."""
+    statement = (
+        update(outbox)
+        .where(outbox.c.idempotency_key == key, outbox.c.state == OutboxState.PENDING.value)
+        .values(state=OutboxState.DROPPED.value, last_error=_error_text(reason), updated_at=datetime.now(UTC))
+    )
+    return _rowcount(await session.execute(statement)) == 1
 
 
 async def replace_payload(session: AsyncSession, key: str, payload: Mapping[str, Any]) -> bool:

@@ -220,7 +220,9 @@ def _worth_sending(kind: MessageKind, message: ClaimedMessage, facts: Mapping[st
         shift = Shift(ward=facts.get("ward", ""), day=starts.date(), type=facts.get("shift", ""), starts_at=starts, ends_at=ends)
         return still_worth_sending(kind, message.due_at, now, shift=shift)
     if kind is MessageKind.SESSION_REMINDER:
-        starts = _moment(facts.get("session_start"))
+        # A booking and its invitation are still news while the session runs; a reminder is not.
+        cutoff = "session_end" if message.kind in (planner.BOOKED, planner.INVITE) else "session_start"
+        starts = _moment(facts.get(cutoff))
         if starts is None:
             return True
         return still_worth_sending(kind, message.due_at, now, session_start=starts)

@@ -12,8 +12,8 @@ planner never enqueued. The idempotency keys, before the organisation prefix the
 | `pt-offer:<student>:<iso week>` | student | `offer_time` on the week's first working day | week end |
 | `pt-nudge:<student>:<iso week>` | student | `nudge_weekday` at `nudge_time`, if nothing is settled | week end |
 | `pt-suggestion:<session id>` | mentor | when the student suggested a time | session start |
-| `pt-booked:<session id>:<person>` | both | when booked | session start |
-| `pt-invite:<session id>:<person>` | both | when booked: the calendar invitation | session start |
+| `pt-booked:<session id>:<person>` | both | when booked | session end |
+| `pt-invite:<session id>:<person>` | both | when booked: the calendar invitation | session end |
 | `pt-reminder:<session id>:<person>` | both | `reminder_lead` before the session | session start |
 | `pt-check:<session id>:<person>` | both | `check_delay` after the session | that week's digest |
 | `rate-shift:<student>:<shift key>` | student | end of a shift with a coach | `rating_window` later |
@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 from clipbot.bot.events import Attachment, Reply, Section
 from clipbot.bot.handlers import messages
 from clipbot.bot.handlers.educator import coach_post
-from clipbot.bot.serialise import reply_to_json
+from clipbot.bot.serialise import reply_from_json, reply_to_json
 from clipbot.domain.coaching import ShiftPlan, plan_coach_groups
 from clipbot.domain.invites import session_invite
 from clipbot.domain.people import Person
@@ -279,6 +279,15 @@ def coach_post_update(post: NewMessage, version: int, now: datetime) -> NewMessa
     )
 
 
+def withdrawn_coach_post(post: NewMessage) -> NewMessage:
+    """Return `post` changed to say that its shift no longer has students, keeping its heading and facts."""
+    reply = reply_from_json(post.payload)
+    withdrawn = Reply(reply.text, sections=(Section(messages.COACH_POST_NO_STUDENTS),))
+    payload: dict[str, Any] = reply_to_json(withdrawn)
+    payload[WORKFLOW_KEY] = dict(post.payload.get(WORKFLOW_KEY) or {})
+    return replace(post, payload=payload)
+
+
 def version_of(payload: Mapping[str, Any]) -> int:
     """Return which version of a coach post a payload holds: 1 for the post itself."""
     facts = payload.get(WORKFLOW_KEY)
@@ -442,6 +451,7 @@ def session_messages(session: ProtectedSession, roster: Roster, settings: Planne
         "week": session.iso_week,
         "session": str(session.id),
         "session_start": session.starts_at.astimezone(UTC).isoformat(),
+        "session_end": session.ends_at.astimezone(UTC).isoformat(),
     }
 
     if session.state is SessionState.OFFERED:
@@ -460,15 +470,17 @@ def session_messages(session: ProtectedSession, roster: Roster, settings: Planne
 
     found: list[NewMessage] = []
     for person, to_mentor in ((session.student, False), (session.mentor, True)):
+        # Sent until the session ends, so that a booking made just before the session, or held by
+        # quiet hours past its start, still reaches both people.
         found.append(_message(
             f"{BOOKED}:{session.id}:{person}", BOOKED, person,
-            protected.booked_reply(session, people, zone, to_mentor=to_mentor), booked_at, session.starts_at, facts,
+            protected.booked_reply(session, people, zone, to_mentor=to_mentor), booked_at, session.ends_at, facts,
         ))
         if invite is not None:
             found.append(_message(
                 f"{INVITE}:{session.id}:{person}", INVITE, person,
                 Reply(messages.PT_INVITE.format(when=protected.describe_time(session.starts_at, session.ends_at, zone))),
-                booked_at, session.starts_at, facts, extra=invite,
+                booked_at, session.ends_at, facts, extra=invite,
             ))
         if booked_at < reminder_due < session.starts_at:
             found.append(_message(
@@ -528,7 +540,7 @@ def week_outcomes(
 ) -> tuple[list[WeekOutcome], list[tuple[str, MissedWeek]]]:
     """Return each expected student's outcomes for the week, per educator, and the unmatched students.
 
-    A student's week starts as "no shared shift" or "no reply" and is then decided by their
+    A student's week starts as NO_SHARED_SHIFT or NO_REPLY and is then decided by their
     sessions in the order they changed. Students with no practice assessor or named supervisor
     come back separately as (educator, miss) pairs.
     """

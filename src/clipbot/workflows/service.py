@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -28,7 +27,7 @@ from clipbot.domain.timing import ward_zone
 from clipbot.service import UserError, WardService
 from clipbot.storage import repository
 from clipbot.storage.database import Database
-from clipbot.storage.outbox import NewMessage, OutboxState, StoredMessage
+from clipbot.storage.outbox import NewMessage
 from clipbot.storage.workflows import (
     ACTIVE_STATES,
     NewRating,
@@ -38,6 +37,7 @@ from clipbot.storage.workflows import (
     SessionState,
 )
 from clipbot.workflows import planner, protected
+from clipbot.workflows.following import follow_coach_plan
 from clipbot.workflows.planner import PlannerSettings
 from clipbot.workflows.protected import SlotChoice, WeekRef
 from clipbot.workflows.ratings import RatingRef, RatingsSummary, summarise
@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_HORIZON = timedelta(hours=24)
 # Pauses are limited to a year, because a later date is most likely a mistyped year.
 MAX_PAUSE = timedelta(days=366)
-# The planned kinds whose stored messages follow changes to the coach plan.
-FOLLOWED_KINDS = frozenset({planner.COACH_POST, planner.RATE_SHIFT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +96,9 @@ class WorkflowService:
         async with self.database.transaction() as session:
             rosters, assignments, sessions = await self._plan_inputs(session, now, horizon)
             planned = await self._run_planner(rosters, assignments, sessions, now, horizon)
-            added = await self._enqueue(session, planned, now)
+            keyed = self._keyed(planned)
+            added = await self._enqueue(session, keyed, now)
+            added += await follow_coach_plan(session, self.organisation, keyed, now, now + horizon, self.settings)
         logger.info(
             "Planned %d messages for organisation %s, of which %d were new.", len(planned), self.organisation, added
         )
@@ -136,62 +136,21 @@ class WorkflowService:
         sessions = await repository.list_sessions(session, self.organisation, iso_weeks=weeks)
         return rosters, assignments, sessions
 
-    async def _enqueue(self, session: AsyncSession, planned: Iterable[NewMessage], now: datetime) -> int:
-        """Enqueue each message still worth sending, with the organisation key before its idempotency key.
+    def _keyed(self, planned: Iterable[NewMessage]) -> list[NewMessage]:
+        """Put the organisation key before each message's idempotency key, which must be unique across organisations."""
+        return [replace(message, idempotency_key=f"{self.organisation}:{message.idempotency_key}") for message in planned]
 
-        A coach post or shift rating request that is stored already is brought up to date with the
-        plan by `_follow_changes`. Other stored messages are left as they are.
+    async def _enqueue(self, session: AsyncSession, keyed: Iterable[NewMessage], now: datetime) -> int:
+        """Enqueue each message still worth sending, and return how many were new.
+
+        A message whose key is stored already is left as it is.
         """
         added = 0
-        stored_already: list[NewMessage] = []
-        for message in planned:
+        for message in keyed:
             if message.not_after is not None and message.not_after <= now:
                 continue
-            keyed = replace(message, idempotency_key=f"{self.organisation}:{message.idempotency_key}")
-            if await repository.enqueue(session, self.organisation, keyed):
+            if await repository.enqueue(session, self.organisation, message):
                 added += 1
-            elif keyed.kind in FOLLOWED_KINDS:
-                stored_already.append(keyed)
-        if stored_already:
-            added += await self._follow_changes(session, stored_already, now)
-        return added
-
-    async def _follow_changes(self, session: AsyncSession, planned: Sequence[NewMessage], now: datetime) -> int:
-        """Bring stored coach posts and rating requests in line with a changed coach plan.
-
-        A message still waiting to be sent gets the new content. A coach post already sent gets an
-        update message, which edits the posted message in the channel. A rating request already sent
-        stays as it is. Returns how many update messages were enqueued.
-        """
-        stored = await repository.live_messages(
-            session, self.organisation, [planner.COACH_POST, planner.COACH_UPDATE, planner.RATE_SHIFT], now
-        )
-        by_key = {message.idempotency_key: message for message in stored}
-        updates: dict[str, list[StoredMessage]] = defaultdict(list)
-        for message in stored:
-            if message.kind == planner.COACH_UPDATE:
-                updates[str(message.payload.get(planner.UPDATES_KEY))].append(message)
-
-        added = 0
-        for message in planned:
-            original = by_key.get(message.idempotency_key)
-            if original is None:
-                continue
-            versions = [original, *sorted(updates[original.idempotency_key], key=lambda item: planner.version_of(item.payload))]
-            latest = versions[-1]
-            if planner.same_content(latest.payload, message.payload):
-                continue
-            if latest.state is OutboxState.PENDING:
-                payload = message.payload if latest is original else planner.coach_post_update(
-                    message, planner.version_of(latest.payload), now
-                ).payload
-                if await repository.replace_payload(session, latest.idempotency_key, payload):
-                    continue
-            if message.kind == planner.COACH_POST:
-                update = planner.coach_post_update(message, planner.version_of(latest.payload) + 1, now)
-                if await repository.enqueue(session, self.organisation, update):
-                    logger.info("The coach groups of %s changed after posting; enqueued an update.", update.idempotency_key)
-                    added += 1
         return added
 
     async def _roster(self, session: AsyncSession, ward: str, week: str) -> Roster:
@@ -205,7 +164,7 @@ class WorkflowService:
     async def _session_messages(
         self, session: AsyncSession, stored: ProtectedSession, roster: Roster, now: datetime
     ) -> None:
-        await self._enqueue(session, planner.session_messages(stored, roster, self.settings), now)
+        await self._enqueue(session, self._keyed(planner.session_messages(stored, roster, self.settings)), now)
 
     def _result(self, stored: ProtectedSession, changed: bool, roster: Roster) -> SessionResult:
         return SessionResult(stored, changed, dict(roster.people), ward_zone(roster.ward.policy))

@@ -87,17 +87,18 @@ DELIVERY_PROBLEM = (
 # Descriptions of the messages the bot sends on its own, by outbox kind, for DELIVERY_PROBLEM.
 MESSAGE_KINDS = {
     "pt-offer": "this week's protected learning time offer",
-    "pt-nudge": "a protected learning time reminder",
+    "pt-nudge": "a reminder to book protected learning time",
     "pt-suggestion": "a suggested time for protected learning",
     "pt-booked": "a protected learning time booking",
     "pt-invite": "a calendar invitation for protected learning time",
-    "pt-reminder": "a protected learning time reminder",
+    "pt-reminder": "a reminder of a booked protected learning time session",
     "pt-check": "a 'did you meet?' check",
     "rate-shift": "a rating form",
     "rate-session": "a rating form",
     "digest": "the weekly protected learning time digest",
     "other": "a message",
 }
+COACH_POST_NO_STUDENTS = "No students are on this shift any more, so it has no coach groups."
 COACH_POST_CHANGED = "Changed since the earlier post: these coach groups replace it.\n"
 NOT_POSTED = "I couldn't post to the {ward} channel, so here are the coach groups to share yourself."
 
