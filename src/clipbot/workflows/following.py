@@ -42,7 +42,7 @@ async def follow_coach_plan(
 ) -> int:
     """Bring the organisation's stored coach posts and rating requests in line with `planned`.
 
-    `planned` holds the messages planned now for everything due by `until`, with their stored
+    `planned` contains the messages planned now for everything due by `until`, with their stored
     idempotency keys. Returns how many update messages were enqueued.
     """
     stored = await repository.live_messages(
@@ -57,12 +57,12 @@ async def follow_coach_plan(
         later = sorted(updates[message.idempotency_key], key=lambda item: planner.version_of(item.payload))
         return [message, *later]
 
-    wanted = {message.idempotency_key: message for message in planned if message.kind in FOLLOWED_KINDS}
+    planned_by_key = {message.idempotency_key: message for message in planned if message.kind in FOLLOWED_KINDS}
     added = 0
     for message in stored:
         if message.kind not in FOLLOWED_KINDS:
             continue
-        plan = wanted.get(message.idempotency_key)
+        plan = planned_by_key.get(message.idempotency_key)
         if plan is not None:
             added += await _bring_up_to_date(session, organisation, versions_of(message), plan, now)
         elif _due_by(message, until, settings):
@@ -71,7 +71,7 @@ async def follow_coach_plan(
 
 
 def _due_by(message: StoredMessage, until: datetime, settings: PlannerSettings) -> bool:
-    """Tell whether the plan would hold this message now, by when it would be due with the current settings.
+    """Tell whether the plan would contain this message now, by when it would be due with the current settings.
 
     A message without the facts to tell is left alone.
     """
@@ -118,7 +118,7 @@ async def _bring_up_to_date(
 
 
 async def _withdraw(session: AsyncSession, organisation: str, versions: list[StoredMessage], now: datetime) -> int:
-    """Withdraw a coach post or rating request that the plan no longer holds."""
+    """Withdraw a coach post or rating request that the plan no longer contains."""
     original = versions[0]
     posted = any(version.state in (OutboxState.SENT, OutboxState.SENDING) for version in versions)
     if original.kind == planner.RATE_SHIFT or not posted:
