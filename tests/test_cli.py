@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import io
+import logging
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from clipbot.cli import main
+from clipbot.cli import configure_logging, log_level, main
+from clipbot.config import Settings
 
 PEOPLE = """id,name,role,field,email
 S1,Amira Khan,student,adult,amira@example.org
@@ -209,3 +219,240 @@ def test_student_cannot_be_educator(workspace, capsys):
     capsys.readouterr()
     assert main(["educator", "S1", "6-west"]) == 2
     assert "A clinical educator must be a registered nurse" in capsys.readouterr().err
+
+
+APP_ID = "00000000-0000-0000-0000-000000000001"
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections: it is bound, so nothing else gets it, but not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that another program is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def logging_state() -> Iterator[None]:
+    """Restore the root and APScheduler log levels that configure_logging changes."""
+    loggers = [logging.getLogger(), logging.getLogger("apscheduler")]
+    levels = [logger.level for logger in loggers]
+    yield
+    for logger, level in zip(loggers, levels):
+        logger.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        pytest.param("mysql://clip:hunter2@db/clipbot", "does not support", id="mysql"),
+        pytest.param("htp://clip:hunter2@db/clipbot", "does not support", id="scheme-typo"),
+        pytest.param("/var/lib/clipbot/clipbot.sqlite3", "sqlite+aiosqlite:////var/lib/clipbot/clipbot.sqlite3",
+                     id="bare-path"),
+        pytest.param("clip:hunter2@db/clipbot", "could not be read", id="scheme-missing"),
+    ],
+)
+def test_bad_database_url_named_and_masked(tmp_path, capsys, monkeypatch, url, problem):
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 2
+    errors = capsys.readouterr().err
+    assert errors.startswith("clipbot: DATABASE_URL is '")
+    assert problem in errors
+    assert "hunter2" not in errors
+    assert "Traceback" not in errors
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["db", "upgrade"], ["match", "6-west"], ["roster", "import", "csv", "people.csv", "shifts.csv", "--ward", "6-west"]],
+    ids=["db-upgrade", "match", "roster-import"],
+)
+def test_refused_database_connection_exits_2(workspace, capsys, monkeypatch, closed_port, command):
+    monkeypatch.chdir(workspace)
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://clip:hunter2@127.0.0.1:{closed_port}/clipbot?password=hunter3")
+    assert main(command) == 2
+    errors = capsys.readouterr().err
+    assert f"DATABASE_URL is 'postgresql+asyncpg://clip:***@127.0.0.1:{closed_port}/clipbot?password=***'" in errors
+    assert f"127.0.0.1 port {closed_port} was refused" in errors
+    assert "Check that PostgreSQL is running there" in errors
+    assert "hunter" not in errors
+    assert "Traceback" not in errors
+
+
+@pytest.mark.parametrize(
+    ("make_path", "problem"),
+    [
+        pytest.param(lambda folder: folder, "could not be opened", id="folder"),
+        pytest.param(lambda folder: folder / "people.csv", "is not a SQLite database", id="not-a-database"),
+        pytest.param(lambda folder: folder / "people.csv" / "clipbot.sqlite3", "people.csv is a file",
+                     id="file-in-the-way"),
+    ],
+)
+def test_unusable_sqlite_file_exits_2(workspace, capsys, monkeypatch, make_path, problem):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{make_path(workspace)}")
+    assert main(["db", "upgrade"]) == 2
+    errors = capsys.readouterr().err
+    assert errors.startswith("clipbot: DATABASE_URL is 'sqlite+aiosqlite:///")
+    assert problem in errors
+    assert "Traceback" not in errors
+
+
+def test_unusable_default_database_names_data_dir(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    (tmp_path / "data").write_text("a file where the data folder should be", encoding="utf-8")
+    monkeypatch.setenv("CLIPBOT_DATA_DIR", str(tmp_path / "data"))
+    assert main(["db", "upgrade"]) == 2
+    errors = capsys.readouterr().err
+    assert errors.startswith("clipbot: DATABASE_URL is not set")
+    assert "CLIPBOT_DATA_DIR" in errors
+
+
+@pytest.mark.parametrize("wrong", ["user", "database"])
+def test_unknown_postgresql_role_or_database_exits_2(capsys, monkeypatch, wrong):
+    server = os.environ.get("CLIPBOT_TEST_DATABASE_URL", "").strip()
+    if not server:
+        pytest.skip("needs PostgreSQL: set CLIPBOT_TEST_DATABASE_URL")
+    missing = f"clipbot_missing_{secrets.token_hex(4)}"
+    url = make_url(server).set(**{"username" if wrong == "user" else "database": missing}, password="hunter2")
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    assert main(["db", "upgrade"]) == 2
+    errors = capsys.readouterr().err
+    assert errors.startswith("clipbot: DATABASE_URL is '")
+    assert f'"{missing}" does not exist' in errors
+    advice = "Check the user name in the URL" if wrong == "user" else "Create the database first"
+    assert advice in errors
+    assert "hunter2" not in errors
+
+
+def test_serve_port_in_use_exits_2(tmp_path, capsys, monkeypatch, busy_port):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'clipbot.sqlite3'}")
+    assert main(["serve", "--port", str(busy_port)]) == 2
+    errors = capsys.readouterr().err
+    assert f"--port {busy_port} is already in use on 127.0.0.1" in errors
+    assert "Traceback" not in errors
+    # The port is checked before the database is created or migrated.
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "http"])
+def test_serve_port_out_of_range_exits_2(capsys, port):
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--port", port])
+    assert raised.value.code == 2
+    errors = capsys.readouterr().err
+    assert f"argument --port: '{port}' is not a TCP port" in errors
+    assert "from 1 to 65535" in errors
+
+
+def test_serve_refused_database_exits_2(capsys, monkeypatch, closed_port, free_port):
+    monkeypatch.setenv("CLIPBOT_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://clip:hunter2@127.0.0.1:{closed_port}/clipbot")
+    assert main(["serve", "--port", str(free_port)]) == 2
+    errors = capsys.readouterr().err
+    assert errors.startswith(f"clipbot: DATABASE_URL is 'postgresql+asyncpg://clip:***@127.0.0.1:{closed_port}/")
+    assert "hunter2" not in errors
+    assert "Traceback" not in errors
+
+
+def test_teams_package_needs_only_app_id(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
+    for name in ("MicrosoftAppPassword", "MicrosoftAppTenantId"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "clipbot-teams.zip"
+    assert main(["teams-package", str(out), "--website-url", "https://clipbot.example.nhs.uk/"]) == 0
+    assert out.is_file()
+
+
+def test_teams_package_rejects_app_id_not_guid(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MicrosoftAppId", "clipbot-bot")
+    out = tmp_path / "clipbot-teams.zip"
+    assert main(["teams-package", str(out), "--website-url", "https://clipbot.example.nhs.uk/"]) == 2
+    errors = capsys.readouterr().err
+    assert errors.startswith("clipbot: MicrosoftAppId is not a GUID")
+    assert "00000000-0000-0000-0000-000000000000" in errors
+    assert "clipbot-bot" not in errors
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("trailing_slash", [False, True], ids=["existing-folder", "new-folder-with-slash"])
+def test_teams_package_into_folder(tmp_path, capsys, monkeypatch, trailing_slash):
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    folder = tmp_path / "packages"
+    if not trailing_slash:
+        folder.mkdir()
+    out = f"{folder}/" if trailing_slash else str(folder)
+    assert main(["teams-package", out, "--website-url", "https://clipbot.example.nhs.uk/"]) == 0
+    assert f"to {folder / 'clipbot-teams.zip'}." in capsys.readouterr().out
+    with zipfile.ZipFile(folder / "clipbot-teams.zip") as package:
+        assert "manifest.json" in package.namelist()
+
+
+def test_teams_package_unwritable_path_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    (tmp_path / "notes.txt").write_text("a file, not a folder", encoding="utf-8")
+    out = tmp_path / "notes.txt" / "clipbot-teams.zip"
+    assert main(["teams-package", str(out), "--website-url", "https://clipbot.example.nhs.uk/"]) == 2
+    errors = capsys.readouterr().err
+    assert "notes.txt is a file, not a folder" in errors
+    assert "Traceback" not in errors
+
+
+def test_teams_package_help_names_app_id_variable(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["teams-package", "--help"])
+    assert raised.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "The bot's app id comes from MicrosoftAppId" in help_text
+    assert "given a folder, clipbot-teams.zip is written inside it" in help_text
+
+
+def test_log_level_defaults_per_command():
+    unset = Settings(database_url="unused")
+    assert log_level("serve", unset) == "INFO"
+    assert log_level("match", unset) == "WARNING"
+    assert log_level("serve", Settings(database_url="unused", log_level="ERROR")) == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("level", "scheduler_info_shown", "scheduler_warning_shown"),
+    [("INFO", False, True), ("WARNING", False, True), ("ERROR", False, False), ("DEBUG", True, True)],
+)
+def test_scheduler_run_lines_only_at_debug(logging_state, level, scheduler_info_shown, scheduler_warning_shown):
+    configure_logging(level)
+    # APScheduler logs each job run through these two loggers.
+    for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
+        assert logging.getLogger(name).isEnabledFor(logging.INFO) is scheduler_info_shown
+        assert logging.getLogger(name).isEnabledFor(logging.WARNING) is scheduler_warning_shown
+
+
+def test_closed_stdout_ends_quietly(workspace):
+    assert import_csv(workspace) == 0
+    read_end, write_end = os.pipe()
+    # Like `clipbot match 6-west | head` after head has exited: nothing reads the pipe any more.
+    os.close(read_end)
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-m", "clipbot", "match", "6-west"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert finished.returncode == 141
+    assert finished.stderr == ""

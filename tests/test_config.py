@@ -1,4 +1,4 @@
-"""Settings from the environment: the planner's schedule and the outbox retention period."""
+"""Settings from the environment: database URL, log level, the planner's schedule and outbox retention."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import time, timedelta
 
 import pytest
 
-from clipbot.config import ConfigError, Settings
+from clipbot.config import ConfigError, Settings, describe_duration, describe_nudge
+from clipbot.domain.protected_time import ProtectedTimePolicy
 from clipbot.workflows.planner import PlannerSettings
 
 
@@ -96,3 +97,68 @@ def test_planner_settings_in_repr():
     text = repr(Settings.from_environment(environment(CLIPBOT_COACH_POST_LEAD_MINUTES="45")))
     assert "coach_post_lead=datetime.timedelta(seconds=2700)" in text
     assert "outbox_retention=datetime.timedelta(days=30)" in text
+
+
+def test_database_url_gets_async_driver():
+    settings = Settings.from_environment({"DATABASE_URL": "postgres://clip:secret@db:5432/clipbot"})
+    assert settings.database_url == "postgresql+asyncpg://clip:secret@db:5432/clipbot"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        pytest.param("mysql://clip:hunter2@db/clipbot", "which uses mysql", id="unsupported-database"),
+        pytest.param("postgresql+psycopg2://clip:hunter2@db/clipbot", "which uses postgresql+psycopg2",
+                     id="unsupported-driver"),
+        pytest.param("clip:hunter2@db/clipbot", "could not be read as a database URL", id="not-a-url"),
+    ],
+)
+def test_bad_database_url_names_variable(url, problem):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_environment({"DATABASE_URL": url})
+    message = str(raised.value)
+    assert message.startswith("DATABASE_URL is '")
+    assert problem in message
+    assert "hunter2" not in message
+
+
+def test_sqlite_path_gets_url_suggestion(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_environment({"DATABASE_URL": str(tmp_path / "clipbot.sqlite3")})
+    assert f"write sqlite+aiosqlite:///{tmp_path / 'clipbot.sqlite3'}." in str(raised.value)
+
+
+def test_log_level_empty_when_unset():
+    assert Settings.from_environment(environment()).log_level == ""
+    assert Settings.from_environment(environment(CLIPBOT_LOG_LEVEL=" debug ")).log_level == "DEBUG"
+
+
+def test_unknown_log_level_rejected():
+    with pytest.raises(ConfigError, match="CLIPBOT_LOG_LEVEL is 'LOUD'"):
+        Settings.from_environment(environment(CLIPBOT_LOG_LEVEL="loud"))
+
+
+@pytest.mark.parametrize(
+    ("duration", "text"),
+    [
+        (timedelta(days=30), "30 days"),
+        (timedelta(minutes=45), "45 minutes"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(minutes=90), "1 hour 30 minutes"),
+        (timedelta(days=1, minutes=1), "1 day 1 minute"),
+        (timedelta(seconds=15), "15 seconds"),
+        (timedelta(0), "0 minutes"),
+    ],
+)
+def test_describe_duration(duration, text):
+    assert describe_duration(duration) == text
+
+
+@pytest.mark.parametrize("text", ["Thu 10:30", "Mon 09:01", "Sun 23:59"])
+def test_describe_nudge_reads_back(text):
+    nudge = Settings.from_environment(environment(CLIPBOT_MIDWEEK_NUDGE=text.upper())).planner.nudge
+    assert describe_nudge(nudge) == text
+
+
+def test_describe_default_nudge():
+    assert describe_nudge(ProtectedTimePolicy()) == "Wed 12:00"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import shlex
 import os
+import select
+import shlex
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -21,11 +22,23 @@ from clipbot.domain.shifts import DEFAULT_SHIFT_TYPES
 from clipbot.domain.ward import LearningEnvironment
 from clipbot.rosters import RosterError, parse_shift_times, read_csv_roster, read_inrc2_roster
 from clipbot.service import UserError, WardService
-from clipbot.storage.database import Database
+from clipbot.storage.database import (
+    Database,
+    DatabaseConnectionError,
+    normalise_database_url,
+)
 
 logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
+# 128 + 13 (SIGPIPE): what a shell reports for a program that SIGPIPE ended, as when `| head` stops reading.
+EXIT_BROKEN_PIPE = 141
+
+# `clipbot serve` logs its start, stop and each job's summary at INFO. The other commands print
+# their results, so they log only warnings and errors unless CLIPBOT_LOG_LEVEL sets a lower level.
+SERVER_LOG_LEVEL = "INFO"
+COMMAND_LOG_LEVEL = "WARNING"
+MAX_PORT = 65535
 
 
 def _date(text: str) -> date:
@@ -46,6 +59,16 @@ def _moment(text: str) -> datetime:
     raise argparse.ArgumentTypeError(
         f"'{text}' is not a date and time; use 'YYYY-MM-DD HH:MM' or 'DD/MM/YYYY HH:MM' (UK local time)"
     )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a TCP port; use a whole number from 1 to {MAX_PORT}")
+    return port
 
 
 def _field(text: str) -> FieldOfPractice:
@@ -114,8 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--start", type=_date, help="Monday of week 0 (default: 19 Oct 2026, across the clock change)")
     demo.add_argument("--database", help="database URL to use instead of a fresh temporary SQLite file")
 
-    package = commands.add_parser("teams-package", help="build the Teams app package (zip) to upload to Teams")
-    package.add_argument("out", type=Path, help="where to write the zip, for example clipbot-teams.zip")
+    package = commands.add_parser(
+        "teams-package", help="build the Teams app package (zip) to upload to Teams",
+        description="Build the Teams app package (a zip) to upload to Teams. The bot's app id comes from "
+                    "MicrosoftAppId, the Microsoft App ID of your Azure Bot resource; no other Teams setting "
+                    "is needed.",
+    )
+    package.add_argument("out", help="the zip file to write, for example clipbot-teams.zip; given a folder, "
+                                     "clipbot-teams.zip is written inside it")
     package.add_argument("--website-url", required=True, help="https address of your clipbot service")
     package.add_argument("--privacy-url", help="https address of your privacy notice (default: the website)")
     package.add_argument("--terms-url", help="https address of your terms of use (default: the website)")
@@ -123,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web server for Slack and Teams, with a health check at /healthz")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=3000, help="TCP port to listen on (default: 3000)")
+    serve.add_argument("--port", type=_port, default=3000, help="TCP port to listen on, 1 to 65535 (default: 3000)")
     serve.add_argument("--socket-mode", action="store_true",
                        help="also connect to Slack over Socket Mode, using SLACK_APP_TOKEN, instead of "
                             "waiting for Slack to reach a public URL")
@@ -131,18 +160,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one clipbot command and return its exit status."""
+    try:
+        status = _main(argv)
+        # Write buffered output now, so that a closed pipe fails here rather than at interpreter exit.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        # Stop quietly, as other command-line tools do when the program reading their output exits.
+        # Standard output now goes to /dev/null, so Python's final flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         settings = Settings.from_environment()
     except ConfigError as error:
         print(f"clipbot: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level(arguments.command, settings))
 
     if arguments.command == "demo":
-        from clipbot.demo import run_demo
-
-        return asyncio.run(run_demo(arguments))
+        return _demo(arguments)
     if arguments.command == "serve":
         return _serve(arguments, settings)
     if arguments.command == "teams-package":
@@ -152,6 +195,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, RosterError) as error:
         print(str(error), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except DatabaseConnectionError as error:
+        print(f"clipbot: {_database_error_message(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def log_level(command: str, settings: Settings) -> str:
+    """Return CLIPBOT_LOG_LEVEL, or the default of `command` when it is unset."""
+    return settings.log_level or (SERVER_LOG_LEVEL if command == "serve" else COMMAND_LOG_LEVEL)
+
+
+def configure_logging(level: str) -> None:
+    """Log to standard error at `level`, with APScheduler's own lines only from WARNING up unless `level` is DEBUG."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs two INFO lines for every job run ("Running job", "executed successfully"),
+    # which is eight a minute for the outbox job alone.
+    scheduler_level = logging.DEBUG if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
+    logging.getLogger("apscheduler").setLevel(scheduler_level)
+
+
+def _stdout_closed() -> bool:
+    """Return True when nothing reads standard output any more, for example after `| head` has exited."""
+    if not hasattr(select, "poll"):
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        # A timeout of 0 returns at once. The write end of a pipe whose reader has gone reports POLLERR.
+        events = poller.poll(0)
+    except (OSError, ValueError):
+        return False
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in events)
+
+
+def _database_error_message(error: DatabaseConnectionError) -> str:
+    if os.environ.get("DATABASE_URL", "").strip():
+        return error.describe("DATABASE_URL")
+    return (
+        f"{error.describe('DATABASE_URL is not set, so the database URL')} To use another place, set "
+        f"CLIPBOT_DATA_DIR to a folder clipbot may write to, or set DATABASE_URL."
+    )
 
 
 async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
@@ -178,18 +261,45 @@ async def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         await database.dispose()
 
 
+def _demo(arguments: argparse.Namespace) -> int:
+    from clipbot.demo import run_demo
+
+    if arguments.database:
+        try:
+            normalise_database_url(arguments.database, name="--database")
+        except ValueError as error:
+            print(f"clipbot: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    try:
+        return asyncio.run(run_demo(arguments))
+    except DatabaseConnectionError as error:
+        print(f"clipbot: {error.describe('--database')}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
 def _teams_package(arguments: argparse.Namespace) -> int:
     from clipbot.bot.adapters.teams.package import build_package
-    from clipbot.bot.adapters.teams.settings import TeamsSettings
+    from clipbot.bot.adapters.teams.settings import app_id_from_environment
 
+    # The package contains the app id and nothing secret, so MicrosoftAppPassword and the tenant id are not read.
     try:
-        teams = TeamsSettings.from_environment()
         path = build_package(
-            arguments.out, teams, website_url=arguments.website_url, privacy_url=arguments.privacy_url,
-            terms_url=arguments.terms_url, developer_name=arguments.developer_name,
+            arguments.out, app_id_from_environment(), website_url=arguments.website_url,
+            privacy_url=arguments.privacy_url, terms_url=arguments.terms_url, developer_name=arguments.developer_name,
         )
     except (ConfigError, ValueError) as error:
         print(f"clipbot: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:
+        if isinstance(error, FileExistsError):
+            problem = f"{error.filename} is a file, not a folder"
+        else:
+            problem = f"{error.filename}: {error.strerror}" if error.filename else str(error)
+        print(
+            f"clipbot: The Teams app package could not be written to {arguments.out} ({problem}). "
+            f"Give a file or folder path where you may write.",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     print(f"Wrote the Teams app package to {path}. Upload it in Teams under Apps > Manage your apps.")
     return 0
@@ -198,13 +308,13 @@ def _teams_package(arguments: argparse.Namespace) -> int:
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
     from clipbot.server import serve
 
-    # A server logs its start, stop and Slack status at INFO, so show INFO unless a level was chosen.
-    if "CLIPBOT_LOG_LEVEL" not in os.environ:
-        logging.getLogger().setLevel(logging.INFO)
     try:
         asyncio.run(serve(settings, host=arguments.host, port=arguments.port, socket_mode=arguments.socket_mode))
     except ConfigError as error:
         print(f"clipbot: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DatabaseConnectionError as error:
+        print(f"clipbot: {_database_error_message(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return 0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from clipbot.domain.protected_time import ProtectedTimePolicy
-from clipbot.storage.database import default_database_url
+from clipbot.storage.database import default_database_url, normalise_database_url
 from clipbot.workflows.planner import PlannerSettings
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -55,7 +55,8 @@ class ConfigError(ValueError):
 class Settings:
     """Every setting of one clipbot process.
 
-    Slack is enabled by a signing secret together with either a bot token (one workspace) or a
+    `log_level` is empty when CLIPBOT_LOG_LEVEL is unset, so that each command chooses its own
+    default. Slack is enabled by a signing secret together with either a bot token (one workspace) or a
     client id and secret (OAuth, any number of workspaces). `slack_app_token` is only needed for
     Socket Mode. `slack_organisation` is the organisation that Slack workspaces map to; empty means
     `organisation`. `planner` sets when the bot's own messages are due, and `outbox_retention` how
@@ -64,7 +65,7 @@ class Settings:
 
     database_url: str
     organisation: str = "default"
-    log_level: str = "WARNING"
+    log_level: str = ""
     slack_signing_secret: str = ""
     slack_bot_token: str = ""
     slack_client_id: str = ""
@@ -92,9 +93,10 @@ class Settings:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         data_dir = Path(environ.get("CLIPBOT_DATA_DIR", "clipbot-data"))
-        url = environ.get("DATABASE_URL", "").strip() or default_database_url(data_dir)
-        level = environ.get("CLIPBOT_LOG_LEVEL", "WARNING").strip().upper()
-        if not isinstance(logging.getLevelName(level), int):
+        url_text = environ.get("DATABASE_URL", "").strip()
+        url = _database_url(url_text) if url_text else default_database_url(data_dir)
+        level = environ.get("CLIPBOT_LOG_LEVEL", "").strip().upper()
+        if level and not isinstance(logging.getLevelName(level), int):
             raise ConfigError(
                 f"CLIPBOT_LOG_LEVEL is '{level}', which is not a log level. Use DEBUG, INFO, WARNING or ERROR."
             )
@@ -172,6 +174,13 @@ def _check_slack(values: Mapping[str, str]) -> None:
             "SLACK_SIGNING_SECRET is set but there is no token to call Slack with. Set SLACK_BOT_TOKEN "
             "for one workspace, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install in several."
         )
+
+
+def _database_url(text: str) -> str:
+    try:
+        return normalise_database_url(text, name="DATABASE_URL")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _planner_settings(environ: Mapping[str, str]) -> PlannerSettings:
@@ -256,6 +265,23 @@ def _midweek_nudge(environ: Mapping[str, str], defaults: PlannerSettings) -> Pro
             f"for example {_NUDGE_EXAMPLE}, or unset it for Wednesday at 12:00."
         )
     return ProtectedTimePolicy(nudge_weekday=weekday, nudge_time=moment)
+
+
+def describe_nudge(policy: ProtectedTimePolicy) -> str:
+    """Write the nudge's day and time the way CLIPBOT_MIDWEEK_NUDGE takes them, for example 'Thu 10:30'."""
+    return f"{_DAY_NAMES[policy.nudge_weekday][:3].title()} {policy.nudge_time:%H:%M}"
+
+
+def describe_duration(duration: timedelta) -> str:
+    """Write `duration` in whole days, hours, minutes and seconds, for example '30 days' or '1 hour 30 minutes'."""
+    seconds = round(duration.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    minutes, seconds = divmod(abs(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    units = ((days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second"))
+    parts = [f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in units if count]
+    return sign + " ".join(parts) if parts else "0 minutes"
 
 
 def _weekday(text: str) -> int | None:

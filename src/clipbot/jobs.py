@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipbot.clock import Clock
-from clipbot.config import DEFAULT_OUTBOX_RETENTION_DAYS
+from clipbot.config import DEFAULT_OUTBOX_RETENTION_DAYS, describe_duration, describe_nudge
 from clipbot.outbox.dispatcher import Dispatcher, default_owner
 from clipbot.outbox.routing import PlatformSender, RoutingSender
 from clipbot.outbox.scheduler import JOB_ID as DISPATCH_JOB_ID
@@ -169,10 +169,14 @@ def start_jobs(
         next_run_time=clock.now() + RETENTION_FIRST_RUN_DELAY,
         replace_existing=True,
     )
+    schedule = planner_settings or PlannerSettings()
     logger.info(
         "Started planning every %s, sending through %s, and deleting finished outbox messages %s after they "
-        "expire.",
-        PLAN_INTERVAL, ", ".join(platforms) or "no platform", outbox_retention,
+        "expire. Coach groups are posted %s before a shift, protected-time reminders %s before a session, "
+        "and the mid-week nudge is due %s (%s).",
+        describe_duration(PLAN_INTERVAL), " and ".join(platforms) or "no platform", describe_duration(outbox_retention),
+        describe_duration(schedule.coach_post_lead), describe_duration(schedule.reminder_lead),
+        describe_nudge(schedule.nudge), schedule.nudge.timezone,
     )
     return scheduler
 

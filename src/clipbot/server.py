@@ -3,15 +3,18 @@
 Routes:
 - Slack's (see `clipbot.bot.adapters.slack.routes`) when Slack is configured;
 - POST /api/messages for Microsoft Teams (see `clipbot.bot.adapters.teams.app`) when Teams is configured;
-- GET /healthz: 200 with a small JSON body when a database query succeeds, 503 when it fails.
+- GET /healthz: 200 with a small JSON body when a database query succeeds, 503 when it fails. The
+  body also reports whether Slack and Teams are enabled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import signal
+import socket
 
 from aiohttp import web
 from sqlalchemy import text
@@ -63,7 +66,10 @@ def create_web_app(settings: Settings, database: Database, *, clock: Clock | Non
     if settings.slack_enabled:
         add_slack_routes(application, settings, database, clock, sleep)
     else:
-        logger.info("Slack is disabled: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to enable it.")
+        logger.info(
+            "Slack is disabled. To enable it, set SLACK_SIGNING_SECRET together with SLACK_BOT_TOKEN for one "
+            "workspace, or with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install it in several through OAuth."
+        )
     if jobs:
         application.cleanup_ctx.append(_timed_work(settings, database, clock))
     return application
@@ -88,18 +94,25 @@ def _timed_work(settings: Settings, database: Database, clock: Clock):
 
 async def _health(request: web.Request) -> web.Response:
     database = request.app[DATABASE_KEY]
-    slack = "enabled" if SLACK_KEY in request.app else "disabled"
+    platforms = {
+        "slack": "enabled" if SLACK_KEY in request.app else "disabled",
+        "teams": "enabled" if TEAMS_BOT in request.app else "disabled",
+    }
     try:
         async with database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 - any failure means the database is unavailable
         logger.error("Health check failed: the database query raised %s.", type(error).__name__)
-        return web.json_response({"status": "unavailable", "database": "unreachable", "slack": slack}, status=503)
-    return web.json_response({"status": "ok", "database": "ok", "slack": slack})
+        return web.json_response({"status": "unavailable", "database": "unreachable", **platforms}, status=503)
+    return web.json_response({"status": "ok", "database": "ok", **platforms})
 
 
 async def serve(settings: Settings, *, host: str, port: int, socket_mode: bool = False) -> None:
-    """Run the server until SIGINT or SIGTERM, then shut down cleanly."""
+    """Run the server until SIGINT or SIGTERM, then shut down cleanly.
+
+    Raises ConfigError for settings that cannot work, including a --host or --port that the server
+    cannot listen on, and DatabaseConnectionError when the database cannot be reached.
+    """
     if socket_mode and not settings.slack_app_token:
         raise ConfigError(
             "--socket-mode needs SLACK_APP_TOKEN, an app-level token with the connections:write scope "
@@ -110,6 +123,8 @@ async def serve(settings: Settings, *, host: str, port: int, socket_mode: bool =
 
     teams = TeamsSettings.from_environment()
     teams.check()
+    # Fail on a busy port before the database is migrated and the jobs start sending.
+    await _check_can_listen(host, port)
     database = Database(settings.database_url)
     runner: web.AppRunner | None = None
     handler = None
@@ -119,7 +134,11 @@ async def serve(settings: Settings, *, host: str, port: int, socket_mode: bool =
         runner = web.AppRunner(application, access_log=None)
         await runner.setup()
         freeze_startup_objects()
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as error:
+            # Another program took the port after _check_can_listen released it.
+            raise ConfigError(_listen_error_message(host, port, error)) from None
         logger.info("clipbot is listening on http://%s:%d.", host, port)
         if socket_mode:
             handler = socket_mode_handler(application[SLACK_KEY], settings.slack_app_token)
@@ -133,6 +152,48 @@ async def serve(settings: Settings, *, host: str, port: int, socket_mode: bool =
         if runner is not None:
             await runner.cleanup()
         await database.dispose()
+
+
+async def _check_can_listen(host: str, port: int) -> None:
+    """Raise ConfigError, naming --host or --port and the fix, unless a server can listen on `host` and `port`.
+
+    It binds the address as aiohttp does (asyncio's create_server, which sets SO_REUSEADDR on Unix)
+    and releases it at once, so the server can bind it again straight after.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        probe = await loop.create_server(asyncio.Protocol, host, port, start_serving=False)
+    except OSError as error:
+        raise ConfigError(_listen_error_message(host, port, error)) from None
+    probe.close()
+    await probe.wait_closed()
+
+
+def _listen_error_message(host: str, port: int, error: OSError) -> str:
+    if isinstance(error, socket.gaierror):
+        return (
+            f"--host {host} could not be resolved to an address of this machine ({error.strerror}). "
+            f"Use an IP address such as 127.0.0.1, or 0.0.0.0 to listen on every interface."
+        )
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"--port {port} is already in use on {host}, so clipbot cannot listen on it. Stop the program "
+            f"that uses it, or choose another port with --port."
+        )
+    if error.errno == errno.EACCES and port < 1024:
+        return (
+            f"clipbot may not listen on --port {port} on {host}, because ports below 1024 need administrator rights. "
+            f"Choose a port from 1024 to 65535, and put a reverse proxy in front if clients need port 80 or 443."
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"--host {host} is not an address of this machine, so clipbot cannot listen on it. Use 127.0.0.1, "
+            f"0.0.0.0 to listen on every interface, or one of this machine's own addresses."
+        )
+    return (
+        f"clipbot cannot listen on --host {host} --port {port}: {error.strerror or error}. "
+        f"Check both options."
+    )
 
 
 def freeze_startup_objects() -> None:

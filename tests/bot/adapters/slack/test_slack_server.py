@@ -335,7 +335,7 @@ async def test_health_check_reports_database(slack: SlackHarness):
         status = response.status
         body = await response.json()
     assert status == 200
-    assert body == {"status": "ok", "database": "ok", "slack": "enabled"}
+    assert body == {"status": "ok", "database": "ok", "slack": "enabled", "teams": "disabled"}
 
 
 async def test_shutdown_cancels_unfinished_tasks(database, fake_slack, caplog):

@@ -96,7 +96,7 @@ async def test_server_without_slack_serves_health_only(database: Database, caplo
                 events_status = events.status
     finally:
         await runner.cleanup()
-    assert body == {"status": "ok", "database": "ok", "slack": "disabled"}
+    assert body == {"status": "ok", "database": "ok", "slack": "disabled", "teams": "disabled"}
     assert events_status == 404
     disabled = [record for record in caplog.records if "Slack is disabled" in record.getMessage()]
     assert len(disabled) == 1

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from clipbot.bot.adapters.teams.package import build_package, render_manifest
-from clipbot.bot.adapters.teams.settings import TeamsSettings
+from clipbot.bot.adapters.teams.package import (
+    build_package,
+    package_path,
+    render_manifest,
+)
 from clipbot.config import ConfigError
 
 APP_ID = "5e7a1c90-2b3d-4f6e-8a1c-9d0b7e6f5a32"
-SETTINGS = TeamsSettings(app_id=APP_ID, app_password="not-a-real-secret")
 WEBSITE = "https://clip.example.org/"
 
 
@@ -47,7 +49,7 @@ def png_pixels(data: bytes) -> list[tuple[int, int, int, int]]:
 
 @pytest.fixture
 def package(tmp_path: Path) -> Iterator[zipfile.ZipFile]:
-    path = build_package(tmp_path / "clipbot-teams.zip", SETTINGS, website_url=WEBSITE)
+    path = build_package(tmp_path / "clipbot-teams.zip", APP_ID, website_url=WEBSITE)
     with zipfile.ZipFile(path) as archive:
         yield archive
 
@@ -98,13 +100,53 @@ def test_colour_icon_is_opaque(package):
 
 
 def test_package_needs_app_id(tmp_path):
-    with pytest.raises(ConfigError, match="MicrosoftAppId"):
-        build_package(tmp_path / "package.zip", TeamsSettings(allow_unauthenticated=True), website_url=WEBSITE)
+    with pytest.raises(ConfigError, match="MicrosoftAppId is not set"):
+        build_package(tmp_path / "package.zip", "", website_url=WEBSITE)
+    assert not (tmp_path / "package.zip").exists()
+
+
+@pytest.mark.parametrize(
+    "app_id",
+    [
+        "my-teams-bot",
+        "{5e7a1c90-2b3d-4f6e-8a1c-9d0b7e6f5a32}",
+        "5e7a1c902b3d4f6e8a1c9d0b7e6f5a32",
+        "5e7a1c90-2b3d-4f6e-8a1c-9d0b7e6f5a3g",
+        "5e7a1c90-2b3d-4f6e-8a1c-9d0b7e6f5a32 ",
+    ],
+    ids=["name", "braces", "no-hyphens", "not-hexadecimal", "trailing-space"],
+)
+def test_package_rejects_app_id_not_guid(tmp_path, app_id):
+    with pytest.raises(ConfigError) as raised:
+        build_package(tmp_path / "package.zip", app_id, website_url=WEBSITE)
+    message = str(raised.value)
+    assert message.startswith("MicrosoftAppId is not a GUID")
+    assert "00000000-0000-0000-0000-000000000000" in message
+    assert app_id.strip("{} ") not in message
+    assert not (tmp_path / "package.zip").exists()
+
+
+def test_package_accepts_upper_case_guid(tmp_path):
+    path = build_package(tmp_path / "package.zip", APP_ID.upper(), website_url=WEBSITE)
+    with zipfile.ZipFile(path) as archive:
+        assert json.loads(archive.read("manifest.json"))["id"] == APP_ID.upper()
+
+
+def test_package_written_inside_existing_folder(tmp_path):
+    path = build_package(tmp_path, APP_ID, website_url=WEBSITE)
+    assert path == tmp_path / "clipbot-teams.zip"
+    assert zipfile.is_zipfile(path)
+
+
+def test_package_path_forms(tmp_path):
+    assert package_path(tmp_path / "bot.zip") == tmp_path / "bot.zip"
+    assert package_path(tmp_path) == tmp_path / "clipbot-teams.zip"
+    assert package_path(f"{tmp_path}/new-folder/") == tmp_path / "new-folder" / "clipbot-teams.zip"
 
 
 def test_package_needs_https_website(tmp_path):
     with pytest.raises(ValueError, match="http://clip.example.org"):
-        build_package(tmp_path / "package.zip", SETTINGS, website_url="http://clip.example.org")
+        build_package(tmp_path / "package.zip", APP_ID, website_url="http://clip.example.org")
 
 
 def test_unknown_placeholder_named():

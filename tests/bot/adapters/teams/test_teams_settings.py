@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clipbot.bot.adapters.teams.settings import TeamsSettings
+from clipbot.bot.adapters.teams.settings import TeamsSettings, app_id_from_environment
 from clipbot.config import ConfigError
 
 APP_ID = "5e7a1c90-2b3d-4f6e-8a1c-9d0b7e6f5a32"
@@ -129,3 +129,21 @@ def test_errors_never_show_password():
     with pytest.raises(ConfigError) as raised:
         TeamsSettings.from_environment({"MicrosoftAppPassword": "very-secret-value"})
     assert "very-secret-value" not in str(raised.value)
+
+
+def test_package_app_id_needs_no_other_setting():
+    # A SingleTenant app without its password or tenant id is not enough to serve, but the package needs neither.
+    environment = {"MicrosoftAppId": f" {APP_ID} ", "MicrosoftAppType": "SingleTenant"}
+    assert app_id_from_environment(environment) == APP_ID
+
+
+def test_package_app_id_missing_named():
+    with pytest.raises(ConfigError, match="MicrosoftAppId is not set"):
+        app_id_from_environment({"MicrosoftAppPassword": "secret"})
+
+
+def test_package_app_id_error_never_shows_value():
+    with pytest.raises(ConfigError) as raised:
+        app_id_from_environment({"MicrosoftAppId": "very-secret-value~pasted-by-mistake"})
+    assert "very-secret-value" not in str(raised.value)
+    assert "MicrosoftAppId is not a GUID" in str(raised.value)

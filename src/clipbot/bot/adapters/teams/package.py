@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 import struct
 import zipfile
@@ -20,14 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from clipbot import __version__
-from clipbot.bot.adapters.teams.settings import TeamsSettings
-from clipbot.config import ConfigError
+from clipbot.bot.adapters.teams.settings import checked_app_id
 
 logger = logging.getLogger(__name__)
 
 # src/clipbot/bot/adapters/teams/package.py -> the repository root is five folders up.
 # Shipped as package data, so an installed copy or the container image can build the package.
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[3] / "data" / "teams" / "manifest.json"
+PACKAGE_FILE_NAME = "clipbot-teams.zip"
 COLOR_ICON = "color.png"
 OUTLINE_ICON = "outline.png"
 COLOR_ICON_SIZE = 192
@@ -43,7 +44,7 @@ Pixel = tuple[int, int, int, int]
 
 def build_package(
     out_path: str | Path,
-    settings: TeamsSettings,
+    app_id: str,
     *,
     website_url: str,
     privacy_url: str | None = None,
@@ -52,19 +53,16 @@ def build_package(
     version: str = __version__,
     template: str | Path | None = None,
 ) -> Path:
-    """Write the Teams app package for the bot in `settings` to `out_path` and return the path.
+    """Write the Teams app package for the bot `app_id` and return the path of the zip.
 
-    The manifest's app id and bot id are `settings.app_id`. `privacy_url` and `terms_url` default
-    to `website_url`; Teams requires all three to be https URLs. Raises ConfigError without an app
-    id, ValueError for an unusable URL or version, and FileNotFoundError when the template is missing.
+    `out_path` is the zip file, or a folder to write clipbot-teams.zip into (see `package_path`).
+    The manifest's app id and bot id are `app_id`, the bot's Microsoft App ID. `privacy_url` and
+    `terms_url` default to `website_url`; Teams requires all three to be https URLs. Raises
+    ConfigError for a missing app id or one that is not a GUID, ValueError for an unusable URL or
+    version, FileNotFoundError when the template is missing, and OSError when the zip cannot be written.
     """
-    if not settings.app_id:
-        raise ConfigError(
-            "MicrosoftAppId is not set, and the Teams package needs the bot's app id. Set it to the "
-            "Microsoft App ID of your Azure Bot resource."
-        )
     values = {
-        "MICROSOFT_APP_ID": settings.app_id,
+        "MICROSOFT_APP_ID": checked_app_id(app_id),
         "VERSION": _checked_version(version),
         "DEVELOPER_NAME": developer_name,
         "WEBSITE_URL": _checked_url("website URL", website_url),
@@ -73,13 +71,24 @@ def build_package(
     }
     manifest = render_manifest(_read_template(Path(template) if template else DEFAULT_TEMPLATE), values)
 
-    out = Path(out_path)
+    out = package_path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         package.writestr(COLOR_ICON, color_icon())
         package.writestr(OUTLINE_ICON, outline_icon())
-    logger.info("Wrote the Teams app package for app %s to %s.", settings.app_id, out)
+    logger.info("Wrote the Teams app package for app %s to %s.", app_id, out)
+    return out
+
+
+def package_path(out_path: str | Path) -> Path:
+    """Return where the package goes: `out_path`, or clipbot-teams.zip inside it when it is a folder.
+
+    A path that ends with a slash is a folder even before it exists, and is created.
+    """
+    out = Path(out_path)
+    if out.is_dir() or str(out_path).endswith(("/", os.sep)):
+        return out / PACKAGE_FILE_NAME
     return out
 
 

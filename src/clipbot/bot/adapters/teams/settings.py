@@ -11,6 +11,7 @@ the organisation that a new Teams tenant serves.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ MULTI_TENANT = "MultiTenant"
 SINGLE_TENANT = "SingleTenant"
 USER_ASSIGNED_MSI = "UserAssignedMSI"
 APP_TYPES = (MULTI_TENANT, SINGLE_TENANT, USER_ASSIGNED_MSI)
+
+# A Microsoft App ID is a GUID, and Teams rejects an app package whose id is not one.
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("", "0", "false", "no", "off")
@@ -136,6 +140,35 @@ class TeamsSettings:
             f"tenant_id={self.tenant_id!r}, allow_unauthenticated={self.allow_unauthenticated!r}, "
             f"organisation={self.organisation!r}, allow_loopback_http_uploads={self.allow_loopback_http_uploads!r})"
         )
+
+
+def app_id_from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """Read MicrosoftAppId alone, for the app package, which needs no other Teams setting.
+
+    Raises ConfigError when it is missing or is not a GUID.
+    """
+    environ = os.environ if environ is None else environ
+    return checked_app_id(environ.get("MicrosoftAppId", "").strip())
+
+
+def checked_app_id(app_id: str) -> str:
+    """Return `app_id` if it is a GUID, or raise ConfigError naming MicrosoftAppId and the fix.
+
+    The message never shows the value, in case a client secret was pasted there by mistake.
+    """
+    if not app_id:
+        raise ConfigError(
+            f"MicrosoftAppId is not set, and the Teams app package needs the bot's app id. "
+            f"Copy it from {_AZURE_HELP['MicrosoftAppId']}."
+        )
+    if not _GUID.fullmatch(app_id):
+        raise ConfigError(
+            f"MicrosoftAppId is not a GUID, so Teams would reject the app package. Copy the app id from "
+            f"{_AZURE_HELP['MicrosoftAppId']}: it has the form 00000000-0000-0000-0000-000000000000 "
+            f"(8-4-4-4-12 hexadecimal digits). The value set has {len(app_id)} characters and is not shown, "
+            f"in case it is a secret."
+        )
+    return app_id
 
 
 def _app_type(text: str) -> str:
