@@ -21,11 +21,13 @@ from clipbot.domain.matching import MatchResult, Pairing, match_ward
 from clipbot.domain.people import Person, Registration
 from clipbot.domain.roles import Role, RoleAssignment
 from clipbot.domain.roster import Roster
+from clipbot.domain.shifts import Shift
 from clipbot.domain.rules import AssignmentRejected, RuleViolation, ward_breaches
 from clipbot.domain.ward import LearningEnvironment
 from clipbot.rosters import RosterError, read_csv_roster
 from clipbot.storage import repository
 from clipbot.storage.database import Database
+from clipbot.storage.outbox import NewMessage, RecipientKind
 from clipbot.storage.repository import CONFIRMED, ENDED, ImportReport, StoredAssignment
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["StoredAssignment", "UserError", "WardService"]
 
 MENTOR_ROLES = (Role.PRACTICE_ASSESSOR, Role.NAMED_PRACTICE_SUPERVISOR)
+# The outbox kind that records an educator's alert about a student with no coach on a shift.
+GAP_ALERT = "gap-alert"
 
 
 class UserError(Exception):
@@ -447,6 +451,21 @@ class WardService:
                 session, self.organisation, ward=ward_key, roles=[Role.CLINICAL_EDUCATOR]
             )
         return sorted({item.assignment.person for item in stored if item.assignment.ward == ward_key})
+
+    async def claim_gap_alert(self, educator: str, student: str, shift: Shift) -> bool:
+        """Return True the first time an educator is to be alerted that `student` has no coach on `shift`.
+
+        The alert is recorded in the outbox as sent, so asking again, on any replica, alerts nobody.
+        The record holds no text and is deleted with other old outbox rows.
+        """
+        now = self.clock.now()
+        record = NewMessage(
+            idempotency_key=f"{self.organisation}:{GAP_ALERT}:{educator}:{student}:{shift.ward}:{shift.key}",
+            kind=GAP_ALERT, recipient_kind=RecipientKind.PERSON, recipient=educator, payload={},
+            due_at=now, not_after=max(now, shift.ends_at),
+        )
+        async with self.database.transaction() as session:
+            return await repository.record_sent(session, self.organisation, record)
 
     async def people_by_key(self, keys: Iterable[str]) -> dict[str, Person]:
         found: dict[str, Person] = {}

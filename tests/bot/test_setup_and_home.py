@@ -182,7 +182,8 @@ async def test_home_for_unlinked_user(service):
     assert chat.homes[0].text == messages.NOT_LINKED
 
 
-async def test_gap_alerts_educator_at_once(database):
+async def saturday_without_coach(database) -> tuple[WardService, FixedClock]:
+    """Ben (S2) works Saturday's Early shift with only a healthcare assistant, so nobody can coach him."""
     roster = six_west()
     saturday = MONDAY + timedelta(days=5)
     shift = make_shift("6-west", saturday, DEFAULT_SHIFT_TYPES[0])
@@ -192,12 +193,38 @@ async def test_gap_alerts_educator_at_once(database):
     service = WardService(database, clock, ORGANISATION)
     await service.import_roster(roster)
     await service.add_educator("CE1", "6-west", name="Sam Carter")
+    return service, clock
+
+
+async def test_gap_alerts_educator_at_once(database):
+    service, _ = await saturday_without_coach(database)
 
     chat = Chat(service, "S2")
     answer = await chat.send("who is my coach?")
     assert answer.startswith("Right now, nobody can coach you on the Early Sat 07 Mar 06:30-14:30 shift.")
     assert [person for person, _ in chat.notices] == ["CE1"]
     assert chat.notices[0][1].text.startswith("⚠ Supervision gap on 6 West: Ben Price (S2) has no coach")
+
+
+async def test_gap_alert_sent_once_per_shift(database):
+    service, _ = await saturday_without_coach(database)
+    chat = Chat(service, "S2")
+
+    for _ in range(3):
+        await chat.send("who is my coach?")
+
+    assert [person for person, _ in chat.notices] == ["CE1"]
+
+
+async def test_no_gap_alert_after_shift(database):
+    service, clock = await saturday_without_coach(database)
+    clock.moment = clock.moment.replace(hour=23, minute=46)
+    chat = Chat(service, "S2")
+
+    answer = await chat.send("who is my coach?")
+
+    assert answer == "You had no coach on the Early Sat 07 Mar 06:30-14:30 shift, which has ended."
+    assert chat.notices == []
 
 
 async def test_link_command_links_account(service):

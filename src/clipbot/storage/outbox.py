@@ -184,6 +184,19 @@ async def enqueue(session: AsyncSession, organisation: str, message: NewMessage)
     twice sends it once. Raises ValueError for an invalid message and NotFoundError for an unknown
     organisation.
     """
+    return await _store_message(session, organisation, message, OutboxState.PENDING)
+
+
+async def record_sent(session: AsyncSession, organisation: str, message: NewMessage) -> bool:
+    """Record a message that the caller sends itself, or return False if its idempotency key is stored already.
+
+    The row is stored as sent, so the dispatcher never sends it. A caller that sends only when this
+    returns True sends each key once, across replicas too.
+    """
+    return await _store_message(session, organisation, message, OutboxState.SENT)
+
+
+async def _store_message(session: AsyncSession, organisation: str, message: NewMessage, state: OutboxState) -> bool:
     _check_new_message(message)
     org_id = await organisation_id(session, organisation)
     now = datetime.now(UTC)
@@ -199,9 +212,10 @@ async def enqueue(session: AsyncSession, organisation: str, message: NewMessage)
             payload=dict(message.payload),
             due_at=message.due_at,
             not_after=message.not_after,
-            state=OutboxState.PENDING.value,
+            state=state.value,
             attempts=0,
             next_attempt_at=message.due_at,
+            sent_at=now if state is OutboxState.SENT else None,
             created_at=now,
             updated_at=now,
         )

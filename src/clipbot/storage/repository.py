@@ -72,6 +72,7 @@ from clipbot.storage.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    record_sent,
     replace_payload,
     reschedule,
 )
@@ -197,6 +198,7 @@ __all__ = [
     "person_for_user",
     "rating_totals",
     "record_event",
+    "record_sent",
     "release_file_offer",
     "replace_payload",
     "replace_proposals",

@@ -167,7 +167,7 @@ async def confirm_matches(event: Event, context: HandlerContext) -> None:
         return
     ward, confirmed = await context.service.confirm_matches(ward_key)
     if not confirmed:
-        await context.reply(Reply(messages.NOTHING_TO_CONFIRM.format(ward=ward.key)))
+        await context.reply(Reply(messages.NOTHING_TO_CONFIRM.format(ward=ward.name, ward_key=ward.key)))
         return
 
     people = await context.service.people_by_key(
@@ -251,5 +251,5 @@ async def _show_coaches(ward_key: str, day: date | None, context: HandlerContext
             return
     gaps = sum(len(plan.gaps) for plan in coach_day.plans)
     headline = f"Posted the coach groups for {len(posts)} shifts on {coach_day.day:%A %-d %B} to the {coach_day.ward.name} channel."
-    sections = (Section(f"⚠ {gaps} supervision gaps: see the posts."),) if gaps else ()
+    sections = (Section(f"⚠ {gaps} supervision {'gap' if gaps == 1 else 'gaps'}: see the posts."),) if gaps else ()
     await context.reply(Reply(headline, sections=sections))

@@ -65,6 +65,8 @@ NO_COACH = (
     "speak to the nurse in charge when you arrive."
 )
 
+NO_COACH_ENDED = "You had no coach on the {shift} shift, which has ended."
+COACH_ENDED = "Your coach on the {shift} shift, which has ended, was {coach}."
 GAP_ALERT = "⚠ Supervision gap on {ward}: {student} has no coach on the {shift} shift ({reason})."
 
 NO_SHIFT_TODAY = "You're not on a shift today, so you have no coach today."
@@ -129,7 +131,10 @@ ROSTER_FILES_NEEDED = (
     "Name them so that one contains 'people' and the other 'shifts', for example people.csv and shifts.csv."
 )
 
-NOTHING_TO_CONFIRM = "There are no proposed pairs to confirm for {ward}. Run 'match {ward}' first."
+NOTHING_TO_CONFIRM = (
+    "No pairs are waiting to be confirmed for {ward}, so nothing was sent. If you just confirmed them, "
+    "that is done. To propose pairs, run 'match {ward_key}'."
+)
 
 
 def person_label(person: Person | None) -> str:

@@ -58,10 +58,15 @@ def _coach_section(team: StudentTeam, now: datetime) -> Section:
     lines = []
     for plan, coach in team.shifts_today:
         # A night that started yesterday and a shift later today can both be listed after midnight.
-        if coach is None:
-            line = messages.NO_COACH.format(shift=plan.shift.label())
+        label = plan.shift.label()
+        if plan.shift.ends_at <= now:
+            line = messages.NO_COACH_ENDED.format(shift=label) if coach is None else messages.COACH_ENDED.format(
+                shift=label, coach=messages.person_label(coach)
+            )
+        elif coach is None:
+            line = messages.NO_COACH.format(shift=label)
         else:
-            line = f"Your coach on the {plan.shift.label()} shift is {messages.person_label(coach)}."
+            line = f"Your coach on the {label} shift is {messages.person_label(coach)}."
         if plan.shift.starts_at <= now < plan.shift.ends_at:
             line = "Right now, " + line[0].lower() + line[1:]
         lines.append(line)
@@ -69,12 +74,19 @@ def _coach_section(team: StudentTeam, now: datetime) -> Section:
 
 
 async def _alert_educators(team: StudentTeam, context: HandlerContext) -> None:
-    """Tell the ward's clinical educators straight away about a shift where the student has no coach."""
-    gaps = [plan for plan, coach in team.shifts_today if coach is None]
+    """Tell the ward's clinical educators straight away about a shift where the student has no coach.
+
+    Each educator hears once per student and shift, however often the student asks, and not at all
+    about a shift that has ended.
+    """
+    now = context.service.now()
+    gaps = [plan for plan, coach in team.shifts_today if coach is None and now < plan.shift.ends_at]
     if not gaps or team.ward is None:
         return
     for educator in await context.service.ward_educators(team.ward.key):
         for plan in gaps:
+            if not await context.service.claim_gap_alert(educator, team.student.key, plan.shift):
+                continue
             reason = next((gap.reason for gap in plan.gaps if gap.student == team.student.key), "")
             await context.notify(educator, Reply(messages.GAP_ALERT.format(
                 student=messages.person_label(team.student), shift=plan.shift.label(), ward=team.ward.name, reason=reason,

@@ -224,7 +224,7 @@ async def test_double_click_on_confirm_confirms_once(slack: SlackHarness):
     await slack.settle()
     answers = slack.ephemeral_text(EDUCATOR)
     assert answers.count("Confirmed 4 pairs for 6 West") == 1
-    assert messages.NOTHING_TO_CONFIRM.format(ward="6-west") in answers
+    assert messages.NOTHING_TO_CONFIRM.format(ward="6 West", ward_key="6-west") in answers
     # Two students and two mentors each (an assessor and a supervisor per student) get one message.
     assert len(slack.fake.calls_to("conversations.open")) == 6
 
