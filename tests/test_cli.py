@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import make_url
 
-from clipbot.cli import configure_logging, log_level, main
+from clipbot.cli import LIBRARY_LOG_LEVELS, configure_logging, log_level, main
 from clipbot.config import Settings
 
 PEOPLE = """id,name,role,field,email
@@ -221,6 +223,41 @@ def test_student_cannot_be_educator(workspace, capsys):
     assert "A clinical educator must be a registered nurse" in capsys.readouterr().err
 
 
+def test_educator_email_set_on_rerun(workspace, capsys):
+    assert import_csv(workspace) == 0
+    assert main(["educator", "CE1", "6-west"]) == 0
+    first = capsys.readouterr().out
+    assert "No e-mail address is stored for CE1" in first
+    assert "again with --email" in first
+
+    assert main(["educator", "CE1", "6-west", "--email", "sam.carter@example.org"]) == 0
+    second = capsys.readouterr().out
+    assert "CE1 is now the clinical educator for 6-west." in second
+    assert "by its e-mail address, sam.carter@example.org." in second
+
+    # Without --email the stored address stays and is shown.
+    assert main(["educator", "CE1", "6-west"]) == 0
+    assert "by its e-mail address, sam.carter@example.org." in capsys.readouterr().out
+
+
+def test_educator_bad_email_exits_2(workspace, capsys):
+    status = main(["educator", "CE9", "7-east", "--name", "Jo Marsh", "--email", "jo.marsh@nhs"])
+    errors = capsys.readouterr().err
+    assert status == 2
+    assert "'jo.marsh@nhs' is not an e-mail address" in errors
+    assert "--email" in errors
+    # Nothing was written, not even the new ward.
+    assert main(["coaches", "7-east"]) == 2
+    assert "There is no ward called '7-east'" in capsys.readouterr().err
+
+
+def test_educator_shared_email_exits_2(workspace, capsys):
+    assert import_csv(workspace) == 0
+    capsys.readouterr()
+    assert main(["educator", "CE1", "6-west", "--email", "amira@example.org"]) == 2
+    assert "already the e-mail address of Amira Khan (S1)" in capsys.readouterr().err
+
+
 APP_ID = "00000000-0000-0000-0000-000000000001"
 
 
@@ -248,10 +285,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def logging_state() -> Iterator[None]:
-    """Restore the root and APScheduler log levels that configure_logging changes."""
-    loggers = [logging.getLogger(), logging.getLogger("apscheduler")]
+    """Restore the log levels that configure_logging changes, as every main() call runs it."""
+    names = ["clipbot", "apscheduler", *LIBRARY_LOG_LEVELS]
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in names)]
     levels = [logger.level for logger in loggers]
     yield
     for logger, level in zip(loggers, levels):
@@ -440,6 +478,55 @@ def test_scheduler_run_lines_only_at_debug(logging_state, level, scheduler_info_
     for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
         assert logging.getLogger(name).isEnabledFor(logging.INFO) is scheduler_info_shown
         assert logging.getLogger(name).isEnabledFor(logging.WARNING) is scheduler_warning_shown
+
+
+# Loggers that write SQL parameters or request bodies at DEBUG, and some of their children.
+LIBRARY_LOGGERS = [
+    "aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.engine.Engine", "slack_sdk",
+    "slack_sdk.web.async_client", "slack_bolt", "botbuilder", "botframework.connector", "msrest",
+    "msrest.http_logger", "urllib3", "aiohttp", "aiohttp.client",
+]
+
+
+@pytest.mark.parametrize("name", LIBRARY_LOGGERS)
+def test_debug_library_loggers_quiet(name):
+    configure_logging("DEBUG")
+    assert logging.getLogger(name).getEffectiveLevel() > logging.DEBUG
+
+
+def test_debug_reaches_clipbot_loggers():
+    configure_logging("DEBUG")
+    assert logging.getLogger("clipbot.service").isEnabledFor(logging.DEBUG)
+    assert logging.getLogger("clipbot.bot.adapters.slack.app").isEnabledFor(logging.DEBUG)
+
+
+def test_debug_new_bolt_loggers_quiet():
+    configure_logging("DEBUG")
+    # bolt gives each logger it creates the root logger's level at that moment.
+    app = AsyncApp(signing_secret="not-a-secret", client=AsyncWebClient(token="xoxb-not-a-token"))
+    assert app.logger.getEffectiveLevel() > logging.DEBUG
+
+
+@pytest.mark.parametrize(("level", "hidden"), [("WARNING", logging.INFO), ("ERROR", logging.WARNING)])
+def test_higher_level_applies_to_all(level, hidden):
+    configure_logging(level)
+    for name in LIBRARY_LOGGERS:
+        assert not logging.getLogger(name).isEnabledFor(hidden), name
+    assert not logging.getLogger("clipbot.service").isEnabledFor(hidden)
+
+
+def test_debug_log_omits_personal_data(workspace):
+    arguments = ["educator", "CE9", "7-east", "--name", "Jo Marsh", "--email", "jo.marsh@example.org"]
+    finished = subprocess.run(
+        [sys.executable, "-m", "clipbot", *arguments], env={**os.environ, "CLIPBOT_LOG_LEVEL": "DEBUG"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert finished.returncode == 0
+    assert "jo.marsh@example.org" in finished.stdout
+    # clipbot's own lines are there, and no library wrote the SQL parameters.
+    assert "Made CE9 clinical educator for ward 7-east." in finished.stderr
+    assert "Jo Marsh" not in finished.stderr
+    assert "jo.marsh@example.org" not in finished.stderr
 
 
 def test_closed_stdout_ends_quietly(workspace):

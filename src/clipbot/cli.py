@@ -40,6 +40,30 @@ SERVER_LOG_LEVEL = "INFO"
 COMMAND_LOG_LEVEL = "WARNING"
 MAX_PORT = 65535
 
+# The lowest level at which each library logs, whatever CLIPBOT_LOG_LEVEL sets, so that
+# CLIPBOT_LOG_LEVEL=DEBUG adds clipbot's own detail only. Below these levels the libraries write
+# SQL parameters, request and response bodies or OAuth tokens: names, e-mail addresses and message text.
+LIBRARY_LOG_LEVELS = {
+    # Every call to SQLite or PostgreSQL with its SQL and parameters (DEBUG).
+    "aiosqlite": logging.WARNING,
+    "asyncpg": logging.WARNING,
+    # Every SQL statement with its parameters (INFO) and the rows returned (DEBUG).
+    "sqlalchemy": logging.WARNING,
+    # Slack request and response bodies (DEBUG). At INFO they log retries and start-up only.
+    "slack_sdk": logging.INFO,
+    "slack_bolt": logging.INFO,
+    # Teams: Bot Framework request bodies and headers, and OAuth token requests (DEBUG).
+    "botbuilder": logging.WARNING,
+    "botframework": logging.WARNING,
+    "msrest": logging.WARNING,
+    "msal": logging.WARNING,
+    "oauthlib": logging.WARNING,
+    "requests_oauthlib": logging.WARNING,
+    # URLs with their query strings (DEBUG, and urllib3's redirects and aiohttp's access log at INFO).
+    "urllib3": logging.WARNING,
+    "aiohttp": logging.WARNING,
+}
+
 
 def _date(text: str) -> date:
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
@@ -112,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     educator.add_argument("person", help="roster id of the educator")
     educator.add_argument("ward", help="ward key")
     educator.add_argument("--name", help="create the person with this name if they are not on the roster")
-    educator.add_argument("--email", help="e-mail address, used to link chat accounts")
+    educator.add_argument("--email", help="e-mail address of their Slack or Teams account, by which the bot "
+                                           "recognises them (sets or replaces the stored address)")
     educator.add_argument("--ward-name", help="name of the ward, when this creates it (default: the key)")
 
     match = commands.add_parser("match", help="propose practice assessors and named practice supervisors")
@@ -206,11 +231,25 @@ def log_level(command: str, settings: Settings) -> str:
 
 
 def configure_logging(level: str) -> None:
-    """Log to standard error at `level`, with APScheduler's own lines only from WARNING up unless `level` is DEBUG."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log clipbot's lines to standard error from `level` up, and other libraries' from INFO or above.
+
+    Each library in LIBRARY_LOG_LEVELS logs from its level there or from `level`, whichever is
+    higher. APScheduler's INFO lines appear only when `level` is DEBUG.
+    """
+    # NOTSET would mean "inherit from the root logger", so it counts as DEBUG here.
+    threshold = max(logging.getLevelName(level), logging.DEBUG)
+    root_level = max(threshold, logging.INFO)
+    # The root logger stays at INFO or above even for DEBUG, because slack_bolt (1.30) gives each
+    # logger it creates the root logger's level, and libraries missing from LIBRARY_LOG_LEVELS
+    # inherit it. The handler has no level, so clipbot's DEBUG lines still reach it.
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(root_level)
+    logging.getLogger("clipbot").setLevel(threshold if threshold < root_level else logging.NOTSET)
+    for name, floor in LIBRARY_LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(max(threshold, floor))
     # APScheduler logs two INFO lines for every job run ("Running job", "executed successfully"),
     # which is eight a minute for the outbox job alone.
-    scheduler_level = logging.DEBUG if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
+    scheduler_level = logging.INFO if threshold == logging.DEBUG else max(logging.WARNING, threshold)
     logging.getLogger("apscheduler").setLevel(scheduler_level)
 
 
@@ -345,6 +384,14 @@ async def _add_educator(arguments: argparse.Namespace, service: WardService) -> 
         arguments.person, arguments.ward, name=arguments.name, email=arguments.email, ward_name=arguments.ward_name
     )
     print(f"{arguments.person} is now the clinical educator for {arguments.ward}.")
+    person = await service.find_person(arguments.person)
+    if person is not None and person.email:
+        print(f"The bot recognises their Slack or Teams account by its e-mail address, {person.email}.")
+    else:
+        print(
+            f"No e-mail address is stored for {arguments.person}, so the bot cannot recognise their Slack or "
+            f"Teams account. Run this command again with --email and the address of that account."
+        )
     return 0
 
 

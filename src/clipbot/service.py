@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from clipbot.domain.shifts import Shift
 from clipbot.domain.rules import AssignmentRejected, RuleViolation, ward_breaches
 from clipbot.domain.ward import LearningEnvironment
 from clipbot.rosters import RosterError, read_csv_roster
+from clipbot.rosters.csv_format import _EMAIL as ROSTER_EMAIL
 from clipbot.storage import repository
 from clipbot.storage.database import Database
 from clipbot.storage.outbox import NewMessage, RecipientKind
@@ -481,35 +482,93 @@ class WardService:
         """Make a registered nurse the ward's clinical educator, adding them to the people first if asked.
 
         A ward that does not exist yet is created empty, so that its educator can import its roster
-        from Slack or Teams.
+        from Slack or Teams. `email` sets or replaces the person's e-mail address, by which the bot
+        links their chat account. A later roster import that lists the person replaces it with the
+        file's address, or removes it when the file gives none. When the person already holds an
+        open-ended educator role on the ward that has started, that role is returned and no second
+        one is added. Everything is written in one transaction, so a UserError changes nothing.
         """
+        address = None if email is None else _educator_email(email)
         try:
             ward = await self.find_ward(ward_text)
+            new_ward = False
         except UserError:
             ward = LearningEnvironment(ward_text.strip(), (ward_name or ward_text).strip())
             if not ward.key or " " in ward.key:
                 raise UserError(
                     f"'{ward_text}' cannot be a ward key. Use one word such as 6-west, and --ward-name for its name."
                 ) from None
-            await self.import_roster(Roster(ward=ward))
-            logger.info("Created empty ward %s for its new educator.", ward.key)
+            new_ward = True
+        today = self.today(ward.policy.timezone)
+
         async with self.database.session() as session:
             person = await repository.find_person(session, self.organisation, person_key)
             if person is None and not name:
                 raise UserError(
                     f"'{person_key}' is not on any roster. Give --name to add them as a registered nurse."
                 )
+            if address is not None:
+                await self._check_email_unused(session, address, person_key)
+            if new_ward:
+                await repository.ensure_organisation(session, self.organisation)
+                await repository.save_roster(session, self.organisation, Roster(ward=ward))
+
             if person is None:
-                person = Person(person_key, name or person_key, Registration.REGISTERED_NURSE, email=email)
+                person = Person(person_key, name or person_key, Registration.REGISTERED_NURSE, email=address)
                 await repository.add_person(session, self.organisation, person, ward=ward.key)
-            assignment = RoleAssignment(
-                role=Role.CLINICAL_EDUCATOR, person=person.key, ward=ward.key,
-                start=self.today(ward.policy.timezone), end=date.max,
-            )
-            try:
-                await repository.add_assignment(session, self.organisation, assignment)
-            except AssignmentRejected as rejected:
-                raise UserError(str(rejected)) from None
+            elif address is not None and address != person.email:
+                person = replace(person, email=address)
+                await repository.add_person(session, self.organisation, person)
+
+            assignment = await self._open_educator_assignment(session, person.key, ward.key, today)
+            if assignment is None:
+                assignment = RoleAssignment(
+                    role=Role.CLINICAL_EDUCATOR, person=person.key, ward=ward.key, start=today, end=date.max,
+                )
+                try:
+                    await repository.add_assignment(session, self.organisation, assignment)
+                except AssignmentRejected as rejected:
+                    raise UserError(str(rejected)) from None
             await session.commit()
+        if new_ward:
+            logger.info("Created empty ward %s for its new educator.", ward.key)
         logger.info("Made %s clinical educator for ward %s.", person.key, ward.key)
         return assignment
+
+    async def _check_email_unused(self, session, address: str, person_key: str) -> None:
+        """Raise UserError when someone else has the address, because linking by e-mail needs exactly one match."""
+        others = [
+            person for person in await repository.people_with_email(session, self.organisation, address)
+            if person.key != person_key
+        ]
+        if others:
+            holders = ", ".join(f"{person.name} ({person.key})" for person in others)
+            raise UserError(
+                f"'{address}' is already the e-mail address of {holders}. The bot recognises a chat account "
+                f"only when one person has its address, so give {person_key}'s own address, or first correct "
+                f"the other person's (in their ward's people.csv, or with this command)."
+            )
+
+    async def _open_educator_assignment(
+        self, session, person_key: str, ward_key: str, today: date
+    ) -> RoleAssignment | None:
+        """Return the person's confirmed educator role on the ward that started by today and has no end date."""
+        stored = await repository.list_assignments(
+            session, self.organisation, ward=ward_key, person=person_key, roles=[Role.CLINICAL_EDUCATOR], on=today
+        )
+        return next(
+            (item.assignment for item in stored if item.assignment.ward == ward_key and item.assignment.end == date.max),
+            None,
+        )
+
+
+def _educator_email(text: str) -> str:
+    """Return the stripped address, or raise UserError when roster imports would reject it too."""
+    address = text.strip()
+    # The same pattern as the email column of people.csv, so the two accept the same addresses.
+    if not ROSTER_EMAIL.fullmatch(address):
+        raise UserError(
+            f"'{address}' is not an e-mail address. Give the full address of the educator's Slack or Teams "
+            f"account with --email, for example --email firstname.lastname@nhs.net. Nothing was changed."
+        )
+    return address

@@ -195,6 +195,7 @@ __all__ = [
     "mark_unreachable",
     "organisation_of_workspace",
     "paused_until",
+    "people_with_email",
     "person_for_user",
     "rating_totals",
     "record_event",
@@ -249,6 +250,21 @@ async def find_person_by_email(session: AsyncSession, organisation: str, email: 
     query = select(people).where(people.c.organisation_id == org_id, people.c.email.is_not(None))
     found = [row for row in (await session.execute(query)).all() if row.email.strip().casefold() == wanted]
     return person_from_row(found[0]) if len(found) == 1 else None
+
+
+async def people_with_email(session: AsyncSession, organisation: str, email: str) -> list[Person]:
+    """Return everyone whose e-mail matches, ignoring case, ordered by key."""
+    org_id = await find_organisation_id(session, organisation)
+    wanted = email.strip().casefold()
+    if org_id is None or not wanted:
+        return []
+    query = (
+        select(people)
+        .where(people.c.organisation_id == org_id, people.c.email.is_not(None))
+        .order_by(people.c.key)
+    )
+    rows = (await session.execute(query)).all()
+    return [person_from_row(row) for row in rows if row.email.strip().casefold() == wanted]
 
 
 async def wards_of_person(session: AsyncSession, organisation: str, key: str) -> list[str]:
