@@ -483,8 +483,8 @@ class WardService:
 
         A ward that does not exist yet is created empty, so that its educator can import its roster
         from Slack or Teams. `email` sets or replaces the person's e-mail address, by which the bot
-        links their chat account. A later roster import that lists the person replaces it with the
-        file's address, or removes it when the file gives none. When the person already holds an
+        links their chat account. A later roster import that lists the person with another address
+        replaces it, and one that gives none keeps it. When the person already holds an
         open-ended educator role on the ward that has started, that role is returned and no second
         one is added. Everything is written in one transaction, so a UserError changes nothing.
         """

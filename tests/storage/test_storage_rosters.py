@@ -443,3 +443,25 @@ def large_roster(*, people: int, days: int) -> Roster:
                 if (index + offset) % 3 != 0:
                     roster.duties.append(Duty(shift.key, f"P{index:04d}"))
     return roster
+
+
+async def test_import_without_email_keeps_stored_one(session: AsyncSession) -> None:
+    roster = await stored_sample(session)
+    without = sample_roster()
+    without.people["N1"] = dataclasses.replace(without.people["N1"], email=None)
+
+    await save_roster(session, ORG, without)
+
+    reloaded = await load_roster(session, ORG, roster.ward.key)
+    assert reloaded.people["N1"].email == "carys.jones@example.nhs.uk"
+
+
+async def test_import_with_new_email_replaces_it(session: AsyncSession) -> None:
+    roster = await stored_sample(session)
+    changed = sample_roster()
+    changed.people["N1"] = dataclasses.replace(changed.people["N1"], email="c.jones@example.nhs.uk")
+
+    await save_roster(session, ORG, changed)
+
+    reloaded = await load_roster(session, ORG, roster.ward.key)
+    assert reloaded.people["N1"].email == "c.jones@example.nhs.uk"

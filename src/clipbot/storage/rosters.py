@@ -10,6 +10,7 @@ committed: the caller owns the transaction, and a dry run is the same call follo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -211,8 +212,12 @@ async def _upsert_people(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for person in roster_people:
-        values = person_values(person)
         row = existing.get(person.key)
+        if row is not None and person.email is None and row.email:
+            # A roster without an e-mail for someone keeps the one stored, for example one set by
+            # `clipbot educator --email` or an earlier import: rotas often carry no e-mails at all.
+            person = dataclasses.replace(person, email=row.email)
+        values = person_values(person)
         if row is None:
             inserts.append({"organisation_id": organisation_id, **values})
         elif person_from_row(row) != person:
