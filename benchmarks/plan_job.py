@@ -6,7 +6,7 @@ database, with its confirmed mentors and one clinical educator per ward. It then
 SQLite file and then on a temporary schema of the PostgreSQL database at `--postgres-url` when it is
 reachable. The first run enqueues the day's messages and the others find them stored, as every
 later run of the job does. For each run it reports the wall time and the longest stall of the event
-loop, measured by a task that asks to wake every 5 ms. A long stall delays everything else the
+loop, measured by a task that sleeps 5 ms at a time. A long stall delays everything else the
 server does, such as acknowledging Slack requests within 3 seconds.
 """
 

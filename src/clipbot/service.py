@@ -456,8 +456,9 @@ class WardService:
     async def claim_gap_alert(self, educator: str, student: str, shift: Shift) -> bool:
         """Return True the first time an educator is to be alerted that `student` has no coach on `shift`.
 
-        The alert is recorded in the outbox as sent, so asking again, on any replica, alerts nobody.
-        The record holds no text and is deleted with other old outbox rows.
+        The alert is recorded in the outbox as sent, so a later call for the same educator, student
+        and shift returns False on any replica. The record contains no text and is deleted with other
+        old outbox rows.
         """
         now = self.clock.now()
         record = NewMessage(
@@ -484,7 +485,7 @@ class WardService:
         A ward that does not exist yet is created empty, so that its educator can import its roster
         from Slack or Teams. `email` sets or replaces the person's e-mail address, by which the bot
         links their chat account. A later roster import that lists the person with another address
-        replaces it, and one that gives none keeps it. When the person already holds an
+        replaces it, and one that gives none keeps it. When the person already has an
         open-ended educator role on the ward that has started, that role is returned and no second
         one is added. Everything is written in one transaction, so a UserError changes nothing.
         """

@@ -177,7 +177,7 @@ async def test_reached_person_not_reported(service):
 
 
 class LimitedPlatform(RecordingPlatform):
-    """A platform that answers its first `limits` sends with a 30-second rate limit."""
+    """A platform that responds to its first `limits` sends with a 30-second rate limit."""
 
     def __init__(self, limits: int) -> None:
         super().__init__()

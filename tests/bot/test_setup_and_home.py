@@ -183,7 +183,7 @@ async def test_home_for_unlinked_user(service):
 
 
 async def saturday_without_coach(database) -> tuple[WardService, FixedClock]:
-    """Ben (S2) works Saturday's Early shift with only a healthcare assistant, so nobody can coach him."""
+    """Ben (S2) works Saturday's Early shift with only a healthcare assistant, so no nurse can coach him."""
     roster = six_west()
     saturday = MONDAY + timedelta(days=5)
     shift = make_shift("6-west", saturday, DEFAULT_SHIFT_TYPES[0])

@@ -29,7 +29,7 @@ CHANNEL = "C-4NORTH"
 
 
 class ChannelPlatform:
-    """A platform that keeps the ward channel's posts by id, so that an edit shows what the ward now sees."""
+    """A platform that keeps the ward channel's posts by id, so that a test can read a post's text after edits."""
 
     def __init__(self) -> None:
         self.posts: dict[str, str] = {}
@@ -97,7 +97,7 @@ async def ward(ward_service: WardService, clock: FixedClock, database: Database)
     return Ward(ward_service, clock, database)
 
 
-# PA1 (Grace Obi) coaches Ben (S2) on Monday's Early; with PA1 on leave someone else must.
+# In the 4 North fixture PA1 (Grace Obi) coaches Ben (S2) on Monday's Early shift, so her leave changes the groups.
 GRACE_AWAY = (Leave("PA1", MARCH_MONDAY, MARCH_MONDAY),)
 
 
@@ -233,7 +233,8 @@ def test_update_message_shape() -> None:
     assert update.payload[planner.UPDATES_KEY] == post.idempotency_key
     assert planner.version_of(update.payload) == 2
     assert planner.version_of(post.payload) == 1
-    assert update.due_at == now and update.not_after == post.not_after
+    assert update.due_at == now
+    assert update.not_after == post.not_after
     assert planner.same_content(post.payload, update.payload)
     with pytest.raises(ValueError, match="version of 2 or more"):
         planner.coach_post_update(post, 1, now)

@@ -249,8 +249,8 @@ async def test_booking_still_sent_during_session(ward_service: WardService, data
     during = start + timedelta(minutes=10)
     gate = WorkflowGate(database)
 
-    # Held up until after the session started, by quiet hours for example, the booking and the
-    # invitation still tell the mentor about the session in progress; the reminder is stale.
+    # A booking and its invitation held past the session's start, by quiet hours for example, still
+    # tell the mentor about the session in progress. The reminder is stale by then.
     assert await gate.check(booked["pt-booked"], during) == SEND
     assert await gate.check(booked["pt-invite"], during) == SEND
     assert isinstance(await gate.check(booked["pt-reminder"], during), Drop)

@@ -4,9 +4,9 @@ The planner does not know whether a student uses Slack or Teams, so each message
 `RoutingSender` (the dispatcher's default sender). It looks up the person's linked chat accounts,
 or which platform has the ward's channel, and hands the message to that platform's sender.
 
-Nothing is lost silently. A ward post that cannot go to the ward's channel goes to the ward's
-clinical educators, and when a person cannot be reached the educators get a notice, at most one a
-day per person.
+A ward post that cannot go to the ward's channel goes to the ward's clinical educators. When a
+person cannot be reached, the clinical educators of the message's ward get a notice, at most one a
+day per person. A message that names no ward is only logged.
 """
 
 from __future__ import annotations
@@ -98,9 +98,9 @@ class RoutingSender:
         as its scope, so that the dispatcher does not hold back the other platforms' messages too.
         """
         now = self.clock.now()
-        held = self._rate_limited_until.get(platform)
-        if held is not None and held > now:
-            return RetryAfter((held - now).total_seconds(), scope=platform)
+        limited_until = self._rate_limited_until.get(platform)
+        if limited_until is not None and limited_until > now:
+            return RetryAfter((limited_until - now).total_seconds(), scope=platform)
         result = await send()
         if isinstance(result, RetryAfter):
             self._rate_limited_until[platform] = self.clock.now() + timedelta(seconds=result.seconds)

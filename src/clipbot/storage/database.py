@@ -110,8 +110,8 @@ def _url_hint(text: str) -> str:
 class DatabaseConnectionError(Exception):
     """Connecting to the database failed for a reason that the operator can fix.
 
-    `url` is the database URL with its password masked, `reason` says what failed and `advice` what
-    to do. None of them contains the password.
+    `url` is the database URL with its password masked, `reason` describes what failed and `advice`
+    what to do. None of them contains the password.
     """
 
     def __init__(self, url: str, reason: str, advice: str) -> None:

@@ -243,20 +243,15 @@ async def list_wards(session: AsyncSession, organisation: str) -> list[LearningE
 
 async def find_person_by_email(session: AsyncSession, organisation: str, email: str) -> Person | None:
     """Return the one person whose e-mail matches, ignoring case, or None if none or several do."""
-    org_id = await find_organisation_id(session, organisation)
-    wanted = email.strip().casefold()
-    if org_id is None or not wanted:
-        return None
-    query = select(people).where(people.c.organisation_id == org_id, people.c.email.is_not(None))
-    found = [row for row in (await session.execute(query)).all() if row.email.strip().casefold() == wanted]
-    return person_from_row(found[0]) if len(found) == 1 else None
+    found = await people_with_email(session, organisation, email)
+    return found[0] if len(found) == 1 else None
 
 
 async def people_with_email(session: AsyncSession, organisation: str, email: str) -> list[Person]:
     """Return everyone whose e-mail matches, ignoring case, ordered by key."""
     org_id = await find_organisation_id(session, organisation)
-    wanted = email.strip().casefold()
-    if org_id is None or not wanted:
+    address = email.strip().casefold()
+    if org_id is None or not address:
         return []
     query = (
         select(people)
@@ -264,7 +259,7 @@ async def people_with_email(session: AsyncSession, organisation: str, email: str
         .order_by(people.c.key)
     )
     rows = (await session.execute(query)).all()
-    return [person_from_row(row) for row in rows if row.email.strip().casefold() == wanted]
+    return [person_from_row(row) for row in rows if row.email.strip().casefold() == address]
 
 
 async def wards_of_person(session: AsyncSession, organisation: str, key: str) -> list[str]:

@@ -76,8 +76,8 @@ def _coach_section(team: StudentTeam, now: datetime) -> Section:
 async def _alert_educators(team: StudentTeam, context: HandlerContext) -> None:
     """Tell the ward's clinical educators straight away about a shift where the student has no coach.
 
-    Each educator hears once per student and shift, however often the student asks, and not at all
-    about a shift that has ended.
+    Each educator is alerted once per student and shift, however often the student asks about their
+    coach, and not at all about a shift that has ended.
     """
     now = context.service.now()
     gaps = [plan for plan, coach in team.shifts_today if coach is None and now < plan.shift.ends_at]

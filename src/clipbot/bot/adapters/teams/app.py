@@ -20,7 +20,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -160,6 +160,19 @@ def add_teams_routes(
     return bot
 
 
+@dataclass(slots=True)
+class SendProgress:
+    """How far one proactive send got: the ids of the accepted activities, and the failure that stopped it.
+
+    `finished` is False when the turn raised something other than SendError, which the adapter's
+    on_turn_error logged.
+    """
+
+    activity_ids: list[str | None] = field(default_factory=list)
+    failure: SendError | None = None
+    finished: bool = False
+
+
 class TeamsMessenger:
     """Proactive messages to people and ward channels, sent from stored conversation references."""
 
@@ -250,27 +263,40 @@ class TeamsMessenger:
         self, reference: Mapping[str, Any], activities: list[Activity], *, tenant: str, description: str
     ) -> None:
         """Send activities to a stored conversation in order; raise SendError at the first that fails for good."""
+        progress = await self.deliver(reference, activities, tenant=tenant, description=description)
+        if progress.failure is not None:
+            raise progress.failure
+
+    async def deliver(
+        self, reference: Mapping[str, Any], activities: list[Activity], *, tenant: str, description: str
+    ) -> SendProgress:
+        """Send activities to a stored conversation in order, paced and retried, and return how far it got.
+
+        An activity that has an id already replaces the posted activity with that id. Raises SendError
+        when Teams cannot be reached at all, for example when no token can be had.
+        """
         conversation_reference = ConversationReference().deserialize(dict(reference))
         conversation = conversation_reference.conversation.id
-        failures: list[SendError] = []
+        progress = SendProgress()
 
         async def send_all(turn: TurnContext) -> None:
-            # run_pipeline would hand an exception to on_turn_error, so the outcome goes back by `failures`.
+            # run_pipeline would hand an exception to on_turn_error, so the outcome goes back in `progress`.
             try:
                 for activity in activities:
-                    await self.sender.send(
-                        partial(turn.send_activity, activity), tenant=tenant, conversation=conversation,
-                        description=description,
+                    deliver = turn.update_activity if activity.id else turn.send_activity
+                    response = await self.sender.send(
+                        partial(deliver, activity), tenant=tenant, conversation=conversation, description=description,
                     )
+                    progress.activity_ids.append(getattr(response, "id", None))
             except SendError as error:
-                failures.append(error)
+                progress.failure = error
+            progress.finished = True
 
         try:
             await self.adapter.continue_conversation(conversation_reference, send_all, self.settings.app_id)
         except (ClientException, RequestException) as error:
             raise SendError(f"Failed to reach Teams for the {description}: {type(error).__name__}.", None) from error
-        if failures:
-            raise failures[0]
+        return progress
 
 
 class TeamsBot(Bot):

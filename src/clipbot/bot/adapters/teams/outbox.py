@@ -12,14 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ConversationReference
-from msrest.exceptions import ClientException
-from requests import RequestException
+from botbuilder.schema import Activity
 from sqlalchemy.exc import SQLAlchemyError
 
 from clipbot.bot.adapters.teams.app import TEAMS, UNREACHABLE_STATUSES, TeamsMessenger, reply_activities
@@ -34,15 +29,6 @@ logger = logging.getLogger(__name__)
 
 # The wait after a 429 without a usable Retry-After header.
 DEFAULT_RETRY_AFTER_SECONDS = 30.0
-
-
-@dataclass(slots=True)
-class _Progress:
-    """The progress of one proactive send: the ids of the accepted activities, and the failure that stopped it."""
-
-    activity_ids: list[str | None] = field(default_factory=list)
-    failure: SendError | None = None
-    finished: bool = False
 
 
 class TeamsOutboxSender:
@@ -145,7 +131,7 @@ class TeamsOutboxSender:
         skipped and the failure is logged, because sending the message again would repeat the first.
         """
         try:
-            progress = await self._send_activities(reference, activities, tenant=tenant, description=description)
+            progress = await self.messenger.deliver(reference, activities, tenant=tenant, description=description)
         except SendError as error:
             return result_of_error(error)
 
@@ -162,40 +148,6 @@ class TeamsOutboxSender:
             # The turn raised something other than SendError, which the adapter's on_turn_error logged.
             return Failed("the proactive turn stopped before any card was sent")
         return Sent(None)
-
-    async def _send_activities(
-        self, reference: Mapping[str, Any], activities: list[Activity], *, tenant: str, description: str
-    ) -> _Progress:
-        """Send activities to a stored conversation through the messenger's pacing and retries.
-
-        Raises SendError when Teams cannot be reached at all, for example when no token can be had.
-        """
-        messenger = self.messenger
-        conversation_reference = ConversationReference().deserialize(dict(reference))
-        conversation = conversation_reference.conversation.id
-        progress = _Progress()
-
-        async def send_all(turn: TurnContext) -> None:
-            # run_pipeline would hand an exception to on_turn_error, so the outcome goes back in `progress`.
-            try:
-                for activity in activities:
-                    # An activity that has an id already replaces the posted activity with that id.
-                    deliver = turn.update_activity if activity.id else turn.send_activity
-                    response = await messenger.sender.send(
-                        partial(deliver, activity), tenant=tenant, conversation=conversation,
-                        description=description,
-                    )
-                    progress.activity_ids.append(getattr(response, "id", None))
-            except SendError as error:
-                progress.failure = error
-            progress.finished = True
-
-        try:
-            await messenger.adapter.continue_conversation(conversation_reference, send_all, messenger.settings.app_id)
-        except (ClientException, RequestException) as error:
-            raise SendError(f"Failed to reach Teams for the {description}: {type(error).__name__}.", None) from error
-        return progress
-
 
 def result_of_error(error: SendError) -> SendResult:
     """Map a SendError that outlasted the Sender's retries to the dispatcher's SendResult."""
